@@ -1,0 +1,13 @@
+#!/bin/sh
+# Managed by hafab. Keepalived's notify script, called on every VRRP transition with
+#   $1 GROUP|INSTANCE  $2 name  $3 MASTER|BACKUP|FAULT|STOP  $4 priority
+# /run/keepalived/state holds the current state as one line: "STATE EPOCH_SECONDS NAME PRIORITY";
+# /run/keepalived/transitions keeps one such line per transition since boot.
+dir=/run/keepalived
+now=$(date +%s.%N)
+line="$3 $now $2 ${4:-}"
+mkdir -p "$dir"
+printf '%s\n' "$line" > "$dir/state.tmp" && mv -f "$dir/state.tmp" "$dir/state"
+printf '%s\n' "$line" >> "$dir/transitions"
+logger -t keepalived-notify "$2 entered $3 state (priority ${4:-?})" || true
+exit 0

@@ -1,0 +1,67 @@
+"""`inv lab.*`: the local lab of systemd-nspawn hosts (see hafab.lab)."""
+
+import json as jsonlib
+
+from invoke import Collection, task
+
+from hafab import lab as lab_api
+from hafab.cli.common import reports_errors
+from hafab.inventory import load
+
+INVENTORY_HELP = "Path of the inventory file (default: hosts.yaml)."
+
+
+@task(auto_shortflags=False, help={"inventory": INVENTORY_HELP})
+@reports_errors
+def up(c, inventory="hosts.yaml"):
+    """Boot every host of the inventory as a local Debian machine and wait until all answer SSH.
+
+    Builds the base root once (cached in /var/cache/hafab), then a bridge holding the subnet's first
+    address and one systemd-nspawn machine per host. Safe to run again: running hosts are kept.
+    """
+    lab_api.up(load(inventory))
+
+
+@task(auto_shortflags=False, help={"inventory": INVENTORY_HELP,
+                                  "purge": "Also delete the cached base root (rebuilt by the next lab.up)."})
+@reports_errors
+def down(c, inventory="hosts.yaml", purge=False):
+    """Remove every machine, network namespace, veth, mount and the bridge of the lab."""
+    lab_api.down(load(inventory), purge=purge)
+
+
+@task(auto_shortflags=False, help={"inventory": INVENTORY_HELP,
+                                  "json": "Print one JSON document on stdout (shape in CONTRACT.md)."})
+@reports_errors
+def status(c, inventory="hosts.yaml", json=False):
+    """Show each host (running or stopped, address, SSH ok) and which load balancer holds the VIP."""
+    inventory = load(inventory)
+    report = lab_api.status(inventory)
+    if json:
+        print(jsonlib.dumps(report))
+        return
+    running = "up" if lab_api.is_up(inventory) else "down (run `inv lab.up`)"
+    print(f"lab {running}: bridge {report['bridge']}, subnet {report['subnet']}")
+    for name, host in report["hosts"].items():
+        ssh = "ssh ok" if host["ssh"] else "no ssh"
+        print(f"  {name:<16} {host['state']:<8} {host['address']:<16} {ssh}")
+    print(f"VIP holder: {report['vip_holder'] or 'nobody'}")
+
+
+@task(auto_shortflags=False, help={"host": "Name of the host to power off.", "inventory": INVENTORY_HELP,
+            "power-cut": "Kill the host at once (a power cut) instead of halting its systemd cleanly."})
+@reports_errors
+def stop(c, host, inventory="hosts.yaml", power_cut=False):
+    """Power one host off: all its processes stop and its address stops answering; its disk is kept."""
+    lab_api.stop_host(load(inventory), host, power_cut=power_cut)
+
+
+@task(auto_shortflags=False, help={"host": "Name of the host to power on.", "inventory": INVENTORY_HELP})
+@reports_errors
+def start(c, host, inventory="hosts.yaml"):
+    """Power one host back on, with its files, and wait until it answers SSH."""
+    lab_api.start_host(load(inventory), host)
+
+
+lab_collection = Collection("lab", up, down, status, stop, start)
+lab = lab_collection  # the name tasks.py imports

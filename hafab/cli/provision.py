@@ -1,0 +1,28 @@
+"""The `provision` task."""
+
+from invoke import Exit, task
+
+from hafab.cli.common import reports_errors, split_list
+from hafab.provision import provision as run_provision
+
+
+@task(
+    auto_shortflags=False,
+    help={
+        "hosts": "Comma-separated host names to provision (default: every host in hosts.yaml).",
+        "roles": "Comma-separated roles: only hosts with one of them (e.g. lb).",
+        "check": "Change nothing; report what would change, with diffs (Salt's test=True).",
+        "json": "Print one JSON document on stdout (progress still goes to stderr).",
+        "ssh-config": "ssh_config file for real hosts (default: the lab's .lab/ssh_config while it is up).",
+        "inventory": "Path of the inventory file (default: hosts.yaml).",
+        "timeout": "Seconds one host may take in all before it is reported as failed (default 600).",
+    },
+)
+@reports_errors
+def provision(c, hosts=None, roles=None, check=False, json=False, ssh_config=None, inventory="hosts.yaml",
+              timeout=600):
+    """Apply states/top.sls to the hosts: changes only what differs, reports like Salt's highstate."""
+    code = run_provision(inventory, hosts=split_list(hosts), roles=split_list(roles), check=check,
+                         as_json=json, ssh_config=ssh_config, timeout=float(timeout))
+    if code:
+        raise Exit(code=code)

@@ -1,0 +1,28 @@
+"""Exceptions and the exit codes they map to (see CONTRACT.md: 0 ok, 1 failed on a host, 2 bad input)."""
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class HafabError(Exception):
+    """Base of every error hafab reports to the user as one line."""
+
+    exit_code = EXIT_FAILED
+
+
+class InputError(HafabError):
+    """Bad input (inventory, SLS, template, flag, lab not up): nothing was sent to any host."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, where, message):
+        self.where = where
+        self.message = message
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class HostError(HafabError):
+    """Something failed on a host (unreachable, command failed)."""
+
+    exit_code = EXIT_FAILED

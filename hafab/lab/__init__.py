@@ -1,0 +1,63 @@
+"""The local lab: every host of hosts.yaml as a Debian machine booted with systemd-nspawn on this box.
+
+Every function takes the inventory as a loaded `hafab.inventory.Inventory` or as the path of hosts.yaml.
+"""
+
+from hafab import inventory as _inventory
+from hafab.lab import lifecycle as _lifecycle
+from hafab.lab import names as _names
+from hafab.lab import sshconfig as _sshconfig
+
+
+def _load(inventory):
+    return _inventory.load(inventory) if isinstance(inventory, (str, bytes)) or hasattr(inventory, "__fspath__") \
+        else inventory
+
+
+def lab_dir(inventory):
+    """The `.lab` directory next to hosts.yaml (ssh_config, key, known_hosts, state)."""
+    return _names.lab_dir(_load(inventory))
+
+
+def ssh_config_path(inventory):
+    return _sshconfig.config_path(_load(inventory))
+
+
+def bridge_name(inventory):
+    return _names.bridge(_load(inventory))
+
+
+def host_netns(inventory, host_name):
+    """Name of the host's network namespace (for `ip -n NAME ...`)."""
+    return _names.netns(_load(inventory), host_name)
+
+
+def is_up(inventory):
+    """True when the lab's state file is present and its bridge exists."""
+    return _lifecycle.is_up(_load(inventory))
+
+
+def up(inventory, progress=_lifecycle.progress_to_stderr):
+    """Build the base if needed, then every host; returns when all answer SSH."""
+    return _lifecycle.up(_load(inventory), progress=progress)
+
+
+def down(inventory, purge=False, progress=_lifecycle.progress_to_stderr):
+    return _lifecycle.down(_load(inventory), purge=purge, progress=progress)
+
+
+def status(inventory):
+    """{"bridge", "subnet", "hosts": {name: {"state", "address", "ssh"}}, "vip_holder"} (CONTRACT.md)."""
+    return _lifecycle.status(_load(inventory))
+
+
+def stop_host(inventory, name, power_cut=False):
+    return _lifecycle.stop_host(_load(inventory), name, power_cut=power_cut)
+
+
+def start_host(inventory, name):
+    return _lifecycle.start_host(_load(inventory), name)
+
+
+__all__ = ["lab_dir", "is_up", "ssh_config_path", "bridge_name", "host_netns",
+           "up", "down", "status", "stop_host", "start_host"]

@@ -1,0 +1,45 @@
+"""The lab's state file `.lab/state.json`, and a lock so two lab commands never interleave.
+
+Shape: {"subnet", "bridge", "inotify_before": int|null, "hosts": {name: {"pid", "started", "cgroups"}}}
+"""
+
+import contextlib
+import fcntl
+import json
+import os
+
+from hafab.lab import names
+
+
+def load(inventory):
+    """The state, or None when the lab was never brought up (or was taken down)."""
+    try:
+        with open(names.state_path(inventory)) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+
+
+def save(inventory, state):
+    path = names.state_path(inventory)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(state, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def remove(inventory):
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(names.state_path(inventory))
+
+
+@contextlib.contextmanager
+def locked(inventory):
+    os.makedirs(names.lab_dir(inventory), mode=0o700, exist_ok=True)
+    with open(os.path.join(names.lab_dir(inventory), "lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

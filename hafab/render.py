@@ -1,0 +1,192 @@
+"""Jinja rendering of SLS files and file templates for one host, with pillar and grains from hosts.yaml."""
+
+import copy
+import json
+import os
+
+import jinja2
+import yaml
+
+from hafab import secrets
+from hafab.errors import InputError
+
+_environments = {}  # root -> Environment (in practice one per process)
+_templates = {}     # (root, filename, source) -> compiled Template, shared by every host
+
+
+def environment(root):
+    """The Jinja environment for a state tree: imports are looked up in states/ then files/."""
+    env = _environments.get(root)
+    if env is None:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([os.path.join(root, "states"), os.path.join(root, "files")]),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],  # as Salt enables them
+        )
+        env.filters["json"] = lambda value: json.dumps(value, sort_keys=True)
+        env.filters["yaml"] = lambda value: yaml.safe_dump(value, default_flow_style=True).strip()
+        _environments[root] = env
+    return env
+
+
+def render_string(root, source, filename, variables):
+    """Render Jinja source; any error becomes an InputError naming `filename:line` (or the imported file's)."""
+    env = environment(root)
+    try:
+        template = _templates.get((root, filename, source))
+        if template is None:
+            code = env.compile(source, name=filename, filename=filename)
+            template = env.template_class.from_code(env, code, env.make_globals(None))
+            _templates[(root, filename, source)] = template
+        return template.render(variables)
+    except jinja2.TemplateSyntaxError as exc:
+        where = f"{_relative(root, exc.filename or filename)}:{exc.lineno}"
+        raise InputError(where, secrets.redact(f"Jinja syntax error: {exc.message}")) from None
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001  any failure inside a template is bad input
+        where = _template_line(root, exc.__traceback__, filename)
+        raise InputError(where, secrets.redact(_describe(exc))) from None
+
+
+def _template_line(root, tb, filename):
+    """`file:line` of the innermost template frame of a traceback (Jinja maps frames to template lines)."""
+    where = filename
+    while tb is not None:
+        template = tb.tb_frame.f_globals.get("__jinja_template__")
+        code_file = tb.tb_frame.f_code.co_filename
+        if template is not None:
+            where = f"{_relative(root, template.filename or filename)}:{template.get_corresponding_lineno(tb.tb_lineno)}"
+        elif code_file == filename or code_file.startswith(_tree_dirs(root)):
+            where = f"{_relative(root, code_file)}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
+def _tree_dirs(root):
+    return (os.path.join(root, "states") + os.sep, os.path.join(root, "files") + os.sep)
+
+
+def _describe(exc):
+    if isinstance(exc, (jinja2.UndefinedError, jinja2.TemplateError)):
+        return str(exc.message if exc.message else type(exc).__name__)
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _relative(root, path):
+    return os.path.relpath(path, root) if os.path.isabs(path) else path
+
+
+def colon_get(data, path, default=""):
+    """Salt's `pillar.get('a:b', default)`: walk nested dicts (and list indexes) along a colon path."""
+    value = data
+    for part in str(path).split(":"):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return default
+    return value
+
+
+def _merge(base, override):
+    """Recursive dict merge (Salt merges pillar this way); override wins."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _host_dict(host):
+    return {"name": host.name, "address": host.address, "roles": list(host.roles),
+            "priority": host.priority, "vars": copy.deepcopy(host.vars)}
+
+
+class RenderContext:
+    """Everything a template of one host sees: pillar, grains and salt['pillar.get'] (CONTRACT.md)."""
+
+    def __init__(self, inventory, host, root=None):
+        self.inventory = inventory
+        self.host = host
+        self.root = os.path.abspath(root or inventory.root)
+        self.pillar = self._pillar()
+        self.grains = {"id": host.name, "host": host.name, "ipv4": [host.address], "roles": list(host.roles)}
+        self.salt = {
+            "pillar.get": lambda key, default="": colon_get(self.pillar, key, default),
+            "grains.get": lambda key, default="": colon_get(self.grains, key, default),
+        }
+
+    def _pillar(self):
+        host = self.host
+        pillar = copy.deepcopy(self.inventory.cluster)
+        pillar.update(address=host.address, roles=list(host.roles), priority=host.priority)
+        pillar = _merge(pillar, copy.deepcopy(host.vars))
+        pillar["hosts"] = {h.name: _host_dict(h) for h in self.inventory.hosts.values()}
+        pillar["stats_password"] = secrets.stats_password(self.inventory)
+        return pillar
+
+    def variables(self, extra=None):
+        names = {"pillar": self.pillar, "grains": self.grains, "salt": self.salt}
+        if extra:
+            names.update(extra)
+        return names
+
+    def relative(self, abs_path):
+        return os.path.relpath(abs_path, self.root)
+
+    def render_sls(self, path, extra=None):
+        """Render one SLS file (absolute, or relative to the root) to YAML text."""
+        abs_path = path if os.path.isabs(path) else os.path.join(self.root, path)
+        return self._render_path(abs_path, extra, self.relative(abs_path))
+
+    def render_text(self, text, extra=None, where="<string>"):
+        """Render an inline template (e.g. `contents` with `template: jinja`); errors name `where`."""
+        try:
+            return render_string(self.root, text, where, self.variables(extra))
+        except InputError as exc:
+            line = exc.where[len(where) + 1:] if exc.where.startswith(where + ":") else ""
+            if not line.isdigit():
+                raise
+            raise InputError(where, f"line {line} of the template: {exc.message}") from None
+
+    def render_file(self, abs_path, extra=None, where=None):
+        """Render a file.managed template; `extra` holds `defaults` updated with `context`.
+
+        Errors name the template's file and line, then the state that uses it.
+        """
+        try:
+            return self._render_path(abs_path, extra, where)
+        except InputError as exc:
+            if not where or exc.where == where:
+                raise
+            raise InputError(exc.where, f"{exc.message} (rendering for {where})") from None
+
+    def _render_path(self, abs_path, extra, where):
+        rel = self.relative(abs_path)
+        try:
+            with open(abs_path, encoding="utf-8") as fh:
+                source = fh.read()
+        except OSError as exc:
+            raise InputError(where or rel, f"cannot read {rel}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise InputError(where or rel, f"{rel} is not UTF-8 text") from None
+        return render_string(self.root, source, rel, self.variables(extra))
+
+    def source_path(self, url, where):
+        """`salt://NAME` -> `<root>/files/NAME`; a missing file is bad input naming the state and url."""
+        if not isinstance(url, str) or not url.startswith("salt://"):
+            raise InputError(where, f"source {url!r}: only salt:// sources are supported")
+        name = url[len("salt://"):]
+        files = os.path.join(self.root, "files")
+        path = os.path.normpath(os.path.join(files, name))
+        if not name or not path.startswith(files + os.sep):
+            raise InputError(where, f"source {url!r}: not a file under files/")
+        if not os.path.isfile(path):
+            raise InputError(where, f"source {url!r}: no such file files/{name}")
+        return path

@@ -1,0 +1,12 @@
+"""State functions, one module per Salt state module (like salt/states/): pkg, file, sysctl, service, cmd.
+
+`lookup("file.managed")` returns the StateFunction that validates, plans and applies it.
+"""
+
+from hafab.states.base import REGISTRY, StateFunction  # noqa: F401
+from hafab.states import cmd, file, pkg, service, sysctl  # noqa: F401  (they register themselves)
+
+
+def lookup(function):
+    """The StateFunction for 'module.fun', or None when hafab does not know it."""
+    return REGISTRY.get(function)

@@ -1,0 +1,79 @@
+"""What every state function provides: arguments, compile-time prepare, facts query, plan and apply.
+
+A state function never talks to the host in plan(): it reads the facts gathered for the whole host in
+one round-trip. apply() runs the few commands that make the change, through host.run().
+"""
+
+from dataclasses import dataclass, field
+
+from hafab.errors import InputError
+
+REGISTRY = {}
+
+
+def register(cls):
+    """Class decorator: add one StateFunction to the registry under its `function` name."""
+    REGISTRY[cls.function] = cls()
+    return cls
+
+
+@dataclass
+class Plan:
+    """What a state would change on its host: empty `changes` means it is already right."""
+
+    changes: dict = field(default_factory=dict)
+    comment: str = ""
+    action: object = None
+
+
+@dataclass
+class Outcome:
+    result: bool
+    comment: str
+    changes: dict = field(default_factory=dict)
+
+
+class StateFunction:
+    function = ""               # "file.managed"
+    args = frozenset()          # accepted arguments besides model.GLOBAL_ARGS
+    mod_watch = None            # callable(state, host, facts) -> Outcome, for functions that react to watch
+
+    def prepare(self, state, ctx):
+        """Compile time (no host contact): validate arguments, resolve sources, render templates.
+
+        `ctx` is a hafab.render.RenderContext. Raise InputError naming the state on bad input.
+        """
+
+    def query(self, state, q):
+        """Add to the FactQuery `q` what plan() needs to know about the host."""
+
+    def plan(self, state, facts):
+        raise NotImplementedError
+
+    def apply(self, state, plan, host):
+        raise NotImplementedError
+
+
+def bad_arg(state, arg, message):
+    return InputError(state.file, f"{state.id}: {state.function}: {arg}: {message}")
+
+
+def require_bool(state, arg, default=False):
+    value = state.args.get(arg, default)
+    if not isinstance(value, bool):
+        raise bad_arg(state, arg, f"{value!r} must be true or false")
+    return value
+
+
+def require_str(state, arg, default=None):
+    value = state.args.get(arg, default)
+    if value is not None and not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise bad_arg(state, arg, f"{value!r} must be a string")
+    return None if value is None else str(value)
+
+
+def command_failed(result, what):
+    """One-line comment for a failed remote command: its own last error line."""
+    text = (result.stderr.strip() or result.stdout.strip()).splitlines()
+    tail = " | ".join(text[-3:]) if text else f"exit status {result.exit_status}"
+    return f"{what} failed (exit {result.exit_status}): {tail}"

@@ -1,0 +1,99 @@
+"""pkg.installed: Debian packages, all missing ones of a host in one non-interactive apt-get install."""
+
+import shlex
+
+from hafab.states.base import Outcome, Plan, StateFunction, bad_arg, command_failed, register, require_bool
+
+APT_ENV = "DEBIAN_FRONTEND=noninteractive APT_LISTCHANGES_FRONTEND=none"
+APT_OPTS = "-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
+
+
+def packages_of(state):
+    return state.prepared["pkgs"]
+
+
+@register
+class Installed(StateFunction):
+    function = "pkg.installed"
+    args = frozenset({"pkgs", "refresh"})
+
+    def prepare(self, state, ctx):
+        pkgs = state.args.get("pkgs")
+        if pkgs is None:
+            pkgs = [state.name]
+        if not isinstance(pkgs, list) or not pkgs or not all(isinstance(p, str) and p for p in pkgs):
+            raise bad_arg(state, "pkgs", "must be a non-empty list of package names")
+        for name in pkgs:
+            if not name.replace("+", "").replace("-", "").replace(".", "").replace(":", "").isalnum():
+                raise bad_arg(state, "pkgs", f"{name!r} is not a package name")
+        require_bool(state, "refresh")
+        state.prepared["pkgs"] = pkgs
+
+    def query(self, state, q):
+        q.packages.update(packages_of(state))
+
+    def plan(self, state, facts):
+        pkgs = packages_of(state)
+        missing = [p for p in pkgs if not facts.packages.get(p)]
+        batched = [p for p in pkgs if p in facts.pkg_batch and facts.packages.get(p)]
+        if batched and not missing:
+            # Installed a moment ago in the same apt-get run as an earlier state's packages.
+            return Plan(changes={p: {"old": "", "new": facts.pkg_batch[p]} for p in batched},
+                        comment=f"The following packages would be installed: {', '.join(batched)}",
+                        action={"missing": batched, "refresh": False})
+        if not missing:
+            return Plan(comment=_all_installed(pkgs))
+        refresh = state.args.get("refresh", False) or not facts.apt_lists
+        return Plan(changes={p: {"old": "", "new": "(to be installed)"} for p in missing},
+                    comment=f"The following packages would be installed: {', '.join(missing)}",
+                    action={"missing": missing, "refresh": refresh})
+
+    def apply(self, state, plan, host):
+        missing = plan.action["missing"]
+        batch = host.pkg_batch(state, missing)
+        if batch.error:
+            return Outcome(False, batch.error)
+        changes = {p: {"old": "", "new": batch.installed.get(p, "")} for p in missing}
+        failed = [p for p in missing if not batch.installed.get(p)]
+        if failed:
+            return Outcome(False, f"Packages not installed after apt-get: {', '.join(failed)}", changes)
+        return Outcome(True, f"{len(missing)} targeted package{'s' if len(missing) > 1 else ''} "
+                             f"installed: {', '.join(missing)}", changes)
+
+
+def _all_installed(pkgs):
+    if len(pkgs) == 1:
+        return f"All specified packages are already installed ({pkgs[0]})"
+    return f"All specified packages are already installed ({', '.join(pkgs)})"
+
+
+def install_script(packages, refresh):
+    """apt-get install of `packages`; apt-get update first if asked, or again if apt knows none of them."""
+    names = " ".join(shlex.quote(p) for p in packages)
+    install = f"{APT_ENV} apt-get {APT_OPTS} install --no-install-recommends {names}"
+    update = f"{APT_ENV} apt-get -q update"
+    lines = ["set -e"]
+    if refresh:
+        lines.append(update + " >/dev/null")
+    lines += [
+        f"out=$({install} 2>&1) && rc=0 || rc=$?",
+        'if [ $rc -ne 0 ] && printf %s "$out" | grep -Eq "Unable to locate package|has no installation candidate"; then',
+        f"  {update} >/dev/null; out=$({install} 2>&1) && rc=0 || rc=$?",
+        "fi",
+        'if [ $rc -ne 0 ]; then printf "%s\\n" "$out" >&2; exit $rc; fi',
+        f"dpkg-query -W -f='${{Package}}\\t${{db:Status-Abbrev}}\\t${{Version}}\\n' {names}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def run_install(remote, packages, refresh):
+    """Install `packages` on the host: (installed versions by name, error comment or "")."""
+    result = remote.run(install_script(packages, refresh), timeout=1800)
+    if result.exit_status != 0:
+        return {}, command_failed(result, "apt-get install")
+    versions = {}
+    for line in result.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[1].startswith("ii"):
+            versions[parts[0].split(":")[0]] = parts[2]
+    return versions, ""

@@ -1,0 +1,78 @@
+"""sysctl.present: the value applied now (sysctl -w) and persisted in a sysctl.d file."""
+
+import re
+import shlex
+
+from hafab.states.base import Outcome, Plan, StateFunction, bad_arg, command_failed, register
+
+DEFAULT_CONFIG = "/etc/sysctl.d/99-hafab.conf"
+KEY_RE = re.compile(r"^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$")
+
+
+def _normal(value):
+    return " ".join(str(value).split())
+
+
+def _persisted(content, key):
+    """The value `key` has in a sysctl.d file's text, or None."""
+    value = None
+    for line in (content or "").splitlines():
+        name, sep, rest = line.partition("=")
+        if sep and name.strip() == key:
+            value = _normal(rest)
+    return value
+
+
+@register
+class Present(StateFunction):
+    function = "sysctl.present"
+    args = frozenset({"value", "config"})
+
+    def prepare(self, state, ctx):
+        if not KEY_RE.match(state.name):
+            raise bad_arg(state, "name", f"{state.name!r} is not a sysctl key")
+        if "value" not in state.args or state.args["value"] is None or isinstance(state.args["value"], (dict, list)):
+            raise bad_arg(state, "value", "missing (the value to set)")
+        config = state.args.get("config", DEFAULT_CONFIG)
+        if not isinstance(config, str) or not config.startswith("/"):
+            raise bad_arg(state, "config", f"{config!r} is not an absolute path")
+        value = state.args["value"]
+        if isinstance(value, bool):
+            value = int(value)
+        state.prepared.update(key=state.name, value=_normal(value), config=config)
+
+    def query(self, state, q):
+        q.sysctls.add(state.prepared["key"])
+        q.want_file(state.prepared["config"])
+
+    def plan(self, state, facts):
+        key, value, config = (state.prepared[k] for k in ("key", "value", "config"))
+        live = facts.sysctls.get(key)
+        persisted = _persisted(facts.files[config].content, key)
+        if live == value and persisted == value:
+            return Plan(comment=f"Sysctl value {key} = {value} is already set")
+        changes = {key: value}
+        comment = (f"Sysctl option {key} set to be changed to {value}" if live != value
+                   else f"Sysctl option {key} would be persisted in {config}")
+        return Plan(changes=changes, comment=comment, action={"live": live != value, "persist": persisted != value})
+
+    def apply(self, state, plan, host):
+        key, value, config = (state.prepared[k] for k in ("key", "value", "config"))
+        q = shlex.quote
+        lines = ["set -e"]
+        if plan.action["live"]:
+            lines.append(f"sysctl -q -w {q(key + '=' + value)}")
+        if plan.action["persist"]:
+            # Rewrite the file without any old line for the key, then add ours: atomic rename.
+            lines += [f"mkdir -p $(dirname {q(config)})",
+                      f"tmp=$(mktemp $(dirname {q(config)})/.hafab-XXXXXXXX)",
+                      "trap 'rm -f \"$tmp\"' EXIT",
+                      f"if [ -f {q(config)} ]; then grep -v -E {q('^[[:space:]]*' + re.escape(key) + '[[:space:]]*=')} "
+                      f"{q(config)} > \"$tmp\" || true; fi",
+                      f"printf '%s\\n' {q(key + ' = ' + value)} >> \"$tmp\"",
+                      "chmod 644 \"$tmp\"",
+                      f"mv -f \"$tmp\" {q(config)}"]
+        result = host.run("\n".join(lines) + "\n")
+        if result.exit_status != 0:
+            return Outcome(False, command_failed(result, f"sysctl {key}"))
+        return Outcome(True, f"Updated sysctl value {key} = {value}", plan.changes)
