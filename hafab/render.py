@@ -42,7 +42,7 @@ def render_string(root, source, filename, variables):
         return template.render(variables)
     except jinja2.TemplateSyntaxError as exc:
         where = f"{_relative(root, exc.filename or filename)}:{exc.lineno}"
-        raise InputError(where, secrets.redact(f"Jinja syntax error: {exc.message}")) from None
+        raise InputError(where, secrets.redact(f"Jinja syntax error: {_describe(exc)}")) from None
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001  any failure inside a template is bad input
@@ -57,7 +57,8 @@ def _template_line(root, tb, filename):
         template = tb.tb_frame.f_globals.get("__jinja_template__")
         code_file = tb.tb_frame.f_code.co_filename
         if template is not None:
-            where = f"{_relative(root, template.filename or filename)}:{template.get_corresponding_lineno(tb.tb_lineno)}"
+            line = template.get_corresponding_lineno(tb.tb_lineno)
+            where = f"{_relative(root, template.filename or filename)}:{line}"
         elif code_file == filename or code_file.startswith(_tree_dirs(root)):
             where = f"{_relative(root, code_file)}:{tb.tb_lineno}"
         tb = tb.tb_next
@@ -69,10 +70,12 @@ def _tree_dirs(root):
 
 
 def _describe(exc):
-    if isinstance(exc, (jinja2.UndefinedError, jinja2.TemplateError)):
-        return str(exc.message if exc.message else type(exc).__name__)
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    """The exception as one line: Jinja's own message, else `TypeName: first line`."""
+    if isinstance(exc, jinja2.TemplateError):
+        text = exc.message or type(exc).__name__
+    else:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text.strip().splitlines()[0]
 
 
 def _relative(root, path):

@@ -50,8 +50,20 @@ def compile_host(inventory, host, root=None, *, sls_names=None):
     _resolve_requisites(states, loader.requisites)
     ordered = _salt_order(states)
     for state in ordered:
+        _check_conditions(state)
         find_function(state.function).prepare(state, ctx)
     return ordered
+
+
+def _check_conditions(state):
+    """unless/onlyif: a shell command or a list of them (Salt's meaning), nothing else."""
+    for arg in ("unless", "onlyif"):
+        value = state.args.get(arg)
+        commands = [value] if isinstance(value, str) else value
+        if value is not None and not (isinstance(commands, list) and commands
+                                      and all(isinstance(c, str) and c for c in commands)):
+            raise InputError(state.file, f"{state.id}: {state.function}: {arg}: {value!r} must be a shell "
+                                         "command or a list of them (quote words YAML reads as booleans)")
 
 
 class _Loader:
@@ -72,7 +84,8 @@ class _Loader:
             raise InputError(included_from, f"include loop: {loop}")
         path = top.sls_file(self.ctx.root, name)
         if path is None:
-            raise InputError(included_from or top.TOP, f"include {name!r}: no SLS {name!r} ({top.sls_candidates(name)})")
+            raise InputError(included_from or top.TOP,
+                             f"include {name!r}: no SLS {name!r} ({top.sls_candidates(name)})")
         rel = self.ctx.relative(path)
         data = _parse(self.ctx.render_sls(path), rel)
         for include in _includes(data, name, rel, path):

@@ -79,7 +79,8 @@ def error(tmp_path, files, top=TOP):
 # --- Salt's shapes ---------------------------------------------------------------------------------
 
 def test_state_fields_and_name_defaults_to_id(tmp_path):
-    [state] = compile_host(tmp_path, {"states/main.sls": "# web\n\nnginx:\n  pkg.installed:\n    - refresh: true\n"})
+    text = "# web\n\nnginx:\n  pkg.installed:\n    - refresh: true\n"
+    [state] = compile_host(tmp_path, {"states/main.sls": text})
     assert (state.id, state.name, state.module, state.fun) == ("nginx", "nginx", "pkg", "installed")
     assert state.args == {"refresh": True}
     assert (state.sls, state.file, state.line) == ("main", "states/main.sls", 3)
@@ -168,7 +169,8 @@ def test_unknown_argument_in_a_names_override(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ("a:\n  pkg.installed:\n    - refresh\n",
      "states/main.sls:1: ID 'a': pkg.installed: 'refresh' is not an argument (missing ':'?)"),
-    ("a:\n  file:\n    - name: /x\n", "states/main.sls:1: ID 'a': file: give exactly one function (write file.<function>)"),
+    ("a:\n  file:\n    - name: /x\n",
+     "states/main.sls:1: ID 'a': file: give exactly one function (write file.<function>)"),
     ("a:\n  file: [managed, directory]\n",
      "states/main.sls:1: ID 'a': file: give exactly one function (write file.<function>)"),
     ("a:\n  pkg.installed:\n    - refresh: 1\n    - refresh: 2\n",
@@ -177,7 +179,8 @@ def test_unknown_argument_in_a_names_override(tmp_path):
     ("a: [1]\n", "states/main.sls:1: ID 'a': must map state functions to their arguments"),
     ("- a\n", "states/main.sls: an SLS must be a mapping of IDs to states"),
     ("extend:\n  a: {}\n", "states/main.sls: extend: not supported by hafab"),
-    ("d:\n  file.directory:\n    - names: [/a, /a]\n", "states/main.sls:1: ID 'd': file.directory: name '/a' is given twice"),
+    ("d:\n  file.directory:\n    - names: [/a, /a]\n",
+     "states/main.sls:1: ID 'd': file.directory: name '/a' is given twice"),
     ("a:\n  pkg.installed:\n    - require: {pkg: b}\n",
      "states/main.sls:1: ID 'a': require: must be a list like [{pkg: nginx}] or [ID]"),
 ])
@@ -282,7 +285,8 @@ def test_template_with_defaults_and_context(tmp_path):
 def test_template_error_names_the_template_line(tmp_path):
     message = error(tmp_path, {
         "files/app.conf": "ok\n{{ pillar.nope }}\n",
-        "states/main.sls": "/etc/app.conf:\n  file.managed:\n    - source: salt://app.conf\n    - template: jinja\n",
+        "states/main.sls": "/etc/app.conf:\n  file.managed:\n    - source: salt://app.conf\n"
+                           "    - template: jinja\n",
     })
     assert message == "files/app.conf:2: 'dict object' has no attribute 'nope' " \
                       "(rendering for states/main.sls: /etc/app.conf)"
@@ -349,8 +353,8 @@ def test_requisite_on_a_missing_id(tmp_path):
 
 
 def test_requisite_with_the_right_id_and_the_wrong_module_names_both(tmp_path):
-    message = error(tmp_path, {"states/main.sls":
-                               "nginx:\n  service.running: []\n\nconf:\n  cmd.run:\n    - watch:\n      - pkg: nginx\n"})
+    text = "nginx:\n  service.running: []\n\nconf:\n  cmd.run:\n    - watch:\n      - pkg: nginx\n"
+    message = error(tmp_path, {"states/main.sls": text})
     assert message == ("states/main.sls:4: 'conf' (cmd.run): watch {pkg: nginx} matches no state; "
                        "'nginx' (service.running) has another module")
 
