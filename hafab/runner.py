@@ -7,6 +7,9 @@ After the first change on a host, facts are read again per state, since earlier 
 """
 
 import concurrent.futures
+import getpass
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -100,6 +103,10 @@ def _initial_plan(host, state):
 _NO_PLAN = Plan()
 
 
+def _lock_owner():
+    return f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()} since {datetime.now():%H:%M:%S}"
+
+
 def _conditions(state):
     return [c for arg in ("unless", "onlyif") for c in _as_list(state.args.get(arg))]
 
@@ -120,7 +127,7 @@ def run_hosts(compiled, ssh_config, check=False, timeout=600, progress=None):
         return {name: future.result() for name, future in futures.items()}
 
 
-def run_host(name, states, ssh_config, check, timeout, progress):
+def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60):
     report = HostReport(name)
     started = time.monotonic()
     remote = None
@@ -128,6 +135,8 @@ def run_host(name, states, ssh_config, check, timeout, progress):
         remote = connect(name, ssh_config)
         report.timings["connect"] = time.monotonic() - started
         progress(name, "connected")
+        remote.hold_lock(_lock_owner(), wait=min(lock_wait, timeout),
+                         on_wait=lambda holder: progress(name, f"waiting for the lock held by {holder}"))
         host = HostRun(name, states, remote, check, started + timeout)
         t = time.monotonic()
         host.facts = host.gather(states)

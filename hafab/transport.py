@@ -61,8 +61,47 @@ class Remote:
             raise HostError(f"{self.name}: SSH failed: {exc}") from None
         return ExecResult(status, out.decode("utf-8", "surrogateescape"), err.decode("utf-8", "replace"))
 
+    def hold_lock(self, owner, wait=60, on_wait=None):
+        """Take this host's hafab lock for as long as this connection lives (one channel, held open).
+
+        The lock is a flock held by a process that lives until our channel closes, so a run that dies
+        (even kill -9 or a lost network) never leaves a stale lock. Waits up to `wait` seconds for
+        another run, calling on_wait(holder) once; HostError names the holder on timeout.
+        """
+        script = LOCK_SCRIPT.format(wait=int(wait), owner=shlex.quote(owner))
+        command = "sh -c " + shlex.quote(script)
+        self.channel_opens += 1
+        channel = self.connection.transport.open_session(timeout=10)
+        channel.settimeout(wait + 10)
+        channel.exec_command(("sudo -n " if self.sudo else "") + command)
+        reader = channel.makefile("r")
+        while True:
+            line = reader.readline().strip()
+            if line == "locked":
+                self._lock_channel = channel
+                return
+            if line.startswith("busy") and on_wait:
+                on_wait(line[5:] or "another run")
+            elif not line.startswith("busy"):
+                holder = line[8:] if line.startswith("timeout") else "?"
+                channel.close()
+                raise HostError(f"{self.name}: another hafab run holds the lock ({holder or 'unknown'}); "
+                                f"waited {wait} s")
+
     def close(self):
         self.connection.close()
+
+
+LOCK_SCRIPT = """exec 9>>/run/lock/hafab.lock 2>/dev/null || exec 9>>/tmp/hafab.lock
+owner=/run/lock/hafab.owner
+if ! flock -n 9; then
+  echo "busy $(cat $owner 2>/dev/null)"
+  flock -w {wait} 9 || {{ echo "timeout $(cat $owner 2>/dev/null)"; exit 1; }}
+fi
+printf '%s\n' {owner} > $owner 2>/dev/null
+echo locked
+cat >/dev/null
+"""
 
 
 def _drain(channel):

@@ -95,16 +95,10 @@ def boot(inventory, host):
     with log:
         proc = subprocess.Popen(["sh", "-c", script, "sh", *argv], stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=log, env=env, start_new_session=True, close_fds=True)
-    started = _start_time_after_exec(proc.pid)
-    return {"pid": proc.pid, "started": started, "cgroups": leaves}
-
-
-def _start_time_after_exec(pid, timeout=2.0):
-    """Start time of the launcher (exec keeps it); refuse to record a process that died at once."""
-    started = procs.start_time(pid)
+    started = procs.start_time(proc.pid)  # exec keeps the pid and its start time
     if started is None:
-        raise HostError(f"lab: systemd-nspawn (pid {pid}) exited at once; see its console.log")
-    return started
+        raise HostError(f"lab: {host}: systemd-nspawn exited at once; see {log.name}")
+    return {"pid": proc.pid, "started": started, "cgroups": leaves}
 
 
 def running(record):
