@@ -95,10 +95,10 @@ def script(query):
             test = f'[ "$h" = {q(want)} ] || ' if want else ""
             lines.append(f"  {q(path)}) {test}{{ {mark} content \"$p\"; head -c {MAX_CONTENT} -- \"$p\"; }};;")
         lines.append("esac; done")
-    for key in sorted(query.sysctls):
-        proc = "/proc/sys/" + key.replace(".", "/")
-        lines += [f"{mark} sysctl {q(key)}",
-                  f"[ -r {q(proc)} ] && while IFS= read -r l; do printf '%s\\n' \"$l\"; done < {q(proc)}"]
+    if query.sysctls:
+        # One grep for all keys (dash's `read` gets nothing from /proc/sys files).
+        procs = " ".join(q("/proc/sys/" + key.replace(".", "/")) for key in sorted(query.sysctls))
+        lines += [f"{mark} sysctl -", f"grep -H '' {procs}"]
     for command in query.commands:
         lines += [f"{mark} cmd -", f"printf '%s\\n' {q(command)}",
                   f"(sh -c {q(command)}) </dev/null >/dev/null 2>&1; echo $?"]
@@ -183,9 +183,12 @@ def _parse_content(facts, path, body):
         facts.files[path].content = body
 
 
-def _parse_sysctl(facts, key, body):
-    value = body.strip("\n")
-    facts.sysctls[key] = " ".join(value.split()) if value else None
+def _parse_sysctl(facts, _arg, body):
+    for line in body.splitlines():
+        path, sep, value = line.partition(":")
+        if sep and path.startswith("/proc/sys/"):
+            key = path[len("/proc/sys/"):].replace("/", ".")
+            facts.sysctls[key] = " ".join(value.split())
 
 
 def _parse_cmd(facts, _arg, body):

@@ -22,6 +22,12 @@ def _systemctl(facts, verb, name):
     return f"service {q} {verb}"
 
 
+def _not_present(state, verb):
+    """Check mode: the unit may come with a package installed earlier in the same run (Salt's wording)."""
+    return Plan(changes={state.name: True}, action="refuse",
+                comment=f"Service {state.name} not present; if created in this state run, it would have been {verb}")
+
+
 def _exists(unit):
     return unit["load"] not in ("not-found", "")
 
@@ -60,8 +66,7 @@ class Running(_ServiceState):
     def plan(self, state, facts):
         unit = _unit(facts, state.name)
         if not _exists(unit):
-            return Plan(changes={"error": "no such service"}, action="refuse",
-                        comment=f"The named service {state.name} is not available")
+            return _not_present(state, "started")
         verbs = _enable_verbs(state, unit)
         if unit["active"] not in ("active", "reloading", "activating"):
             verbs.append("start")
@@ -74,7 +79,7 @@ class Running(_ServiceState):
 
     def apply(self, state, plan, host):
         if plan.action == "refuse":
-            return Outcome(False, plan.comment)
+            return Outcome(False, f"The named service {state.name} is not available")
         verbs, facts = plan.action
         done = " and ".join({"enable": "enabled", "disable": "disabled", "start": "started"}[v] for v in verbs)
         return self._run(host, facts, verbs, state, plan.changes, f"Service {state.name} has been {done}")
@@ -94,15 +99,14 @@ class Enabled(_ServiceState):
     def plan(self, state, facts):
         unit = _unit(facts, state.name)
         if not _exists(unit):
-            return Plan(changes={"error": "no such service"}, action="refuse",
-                        comment=f"The named service {state.name} is not available")
+            return _not_present(state, "enabled")
         if _enabled(unit):
             return Plan(comment=f"Service {state.name} is already enabled, and is in the desired state")
         return Plan(changes={state.name: True}, action=facts, comment=f"Service {state.name} set to be enabled")
 
     def apply(self, state, plan, host):
         if plan.action == "refuse":
-            return Outcome(False, plan.comment)
+            return Outcome(False, f"The named service {state.name} is not available")
         return self._run(host, plan.action, ["enable"], state, plan.changes, f"Service {state.name} has been enabled")
 
 

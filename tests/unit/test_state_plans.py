@@ -105,7 +105,8 @@ def test_service_running_starts_and_enables():
     assert p.changes == {"haproxy": True} and p.action[0] == ["enable", "start"]
     running = {"load": "loaded", "active": "active", "enabled": "enabled"}
     assert plan(st, units={"haproxy": running}).changes == {}
-    assert plan(st, units={}).action == "refuse"
+    missing = plan(st, units={})
+    assert missing.action == "refuse" and "not present" in missing.comment
 
 
 def test_service_dead_stops_and_disables():
