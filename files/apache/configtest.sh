@@ -30,8 +30,14 @@ case $rel in
         enabled="$tmp/${rel%%-available/*}-enabled/${rel#*-available/}"
         [ -e "$enabled" ] || ln -s "../$rel" "$enabled" ;;
 esac
-# apache2.conf uses ${APACHE_RUN_USER}, ${APACHE_LOG_DIR}...: set them as apachectl does
+# apache2.conf uses ${APACHE_RUN_USER}, ${APACHE_LOG_DIR}...: set them as apachectl does, but with
+# a private runtime directory (DefaultRuntimeDir must exist, also while Apache is not running)
 APACHE_CONFDIR=$confdir
 export APACHE_CONFDIR
 . "$confdir/envvars"
+APACHE_RUN_DIR=$tmp/.run
+APACHE_LOCK_DIR=$tmp/.lock
+APACHE_PID_FILE=$tmp/.run/apache2.pid
+export APACHE_RUN_DIR APACHE_LOCK_DIR APACHE_PID_FILE
+mkdir -p "$APACHE_RUN_DIR" "$APACHE_LOCK_DIR"
 apache2 -t -d "$tmp" -f "$tmp/apache2.conf"

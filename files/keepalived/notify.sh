@@ -3,7 +3,8 @@
 #   $1 GROUP|INSTANCE  $2 name  $3 MASTER|BACKUP|FAULT|STOP  $4 priority
 # /run/keepalived/state holds the current state as one line: "STATE EPOCH_SECONDS NAME PRIORITY";
 # /run/keepalived/transitions keeps one such line per transition since boot.
-dir=/run/keepalived
+# (HAFAB_STATE_DIR overrides the directory, for tests; keepalived does not set it.)
+dir=${HAFAB_STATE_DIR:-/run/keepalived}
 now=$(date +%s.%N)
 line="$3 $now $2 ${4:-}"
 mkdir -p "$dir"

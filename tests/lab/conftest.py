@@ -3,6 +3,7 @@
 Needs root, systemd-nspawn and debootstrap. In CI (CI=true) a lab that cannot run is a failure, never a skip.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -106,3 +107,52 @@ def run_inv():
 def snapshot():
     """machine_snapshot() -> the netns, bridges and inotify limit of the machine now."""
     return machine_snapshot
+
+
+# The seed cluster on its own lab, provisioned once per test session from a copy of the repository's
+# states/ and files/ (tests may edit their copy). HAFAB_TEST_CLUSTER_PREFIX picks another /24 so that
+# two developers' test runs can share a machine.
+CLUSTER_PREFIX = os.environ.get("HAFAB_TEST_CLUSTER_PREFIX", "192.168.79")
+
+
+@dataclass
+class Cluster(Lab):
+    root: str = ""
+    first_provision: dict = None   # the --json document of the provision that built it
+
+    def inv(self, *args, timeout=600):
+        """`inv TASK --inventory <this cluster's hosts.yaml> ARGS`."""
+        task, rest = args[0], args[1:]
+        return inv(task, "--inventory", self.path, *rest, timeout=timeout)
+
+
+def _cluster_tree(root):
+    for name in ("states", "files"):
+        shutil.copytree(os.path.join(REPO, name), os.path.join(root, name))
+    with open(os.path.join(REPO, "hosts.yaml")) as f:
+        text = f.read().replace("192.168.50.", CLUSTER_PREFIX + ".")
+    path = os.path.join(root, "hosts.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    """The seed cluster, lab up and provisioned once; yields a Cluster. Torn down in `finally`."""
+    if os.geteuid() != 0:
+        _cannot_run("lab tests need root")
+    for tool in ("systemd-nspawn", "debootstrap", "ssh", "ssh-keygen"):
+        if not shutil.which(tool):
+            _cannot_run(f"{tool} is not installed")
+    root = str(tmp_path_factory.mktemp("cluster"))
+    path = _cluster_tree(root)
+    inventory = inventory_mod.load(path)
+    try:
+        result = inv("lab.up", "--inventory", path, timeout=1800)
+        assert result.returncode == 0, result.stderr
+        first = inv("provision", "--inventory", path, "--json", timeout=1800)
+        assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+        yield Cluster(path=path, inventory=inventory, root=root, first_provision=json.loads(first.stdout))
+    finally:
+        lab.down(inventory, progress=lambda _: None)

@@ -405,13 +405,14 @@ def test_apache_accepts_every_variant(variant):
                 ("/etc/apache2/sites-available/000-default.conf", "sites-available/000-default.conf",
                  "sites-enabled/000-default.conf")):
             state = hosts[web][state_id]
-            candidate = tmp / web / os.path.basename(state_id)
+            # hafab writes the candidate beside the live file (a hidden temp file), Salt in /tmp
+            candidate = tree / os.path.dirname(rel) / ".hafab-candidate.conf"
             candidate.write_text(state.prepared["text"])
             result = apache_check(state, candidate, tree)
             out = result.stdout + result.stderr
             assert result.returncode == 0, (name, web, state_id, out)
             assert "Syntax OK" in out and "AH0" not in out, (name, web, state_id, out)
-            (tree / rel).write_text(state.prepared["text"])
+            candidate.rename(tree / rel)
             if not (tree / enabled).exists():
                 (tree / enabled).symlink_to("../" + rel)
 
@@ -483,3 +484,72 @@ def test_inventory_addresses_are_the_only_addresses(seed):
             for address in re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", state.prepared.get("text", "")):
                 ipaddress.IPv4Address(address)
                 assert address in known, (host, state.id, address)
+
+
+# --- the keepalived scripts, run here (loopback only) -------------------------------------------------
+
+def test_notify_script_records_state_and_transitions(seed, tmp_path):
+    _, hosts = seed
+    script = tmp_path / "notify.sh"
+    script.write_text(text_of(hosts["hap1"], "/etc/keepalived/notify.sh"))
+    script.chmod(0o755)
+    bin_dir = tmp_path / "bin"  # a silent logger: nothing goes to this machine's log
+    bin_dir.mkdir()
+    (bin_dir / "logger").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "logger").chmod(0o755)
+    env = {**os.environ, "HAFAB_STATE_DIR": str(tmp_path / "state"),
+           "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+    for state in ("BACKUP", "MASTER"):
+        result = subprocess.run([str(script), "INSTANCE", "VI_1", state, "101"], env=env,
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, result.stderr
+    current = (tmp_path / "state" / "state").read_text().split()
+    assert current[0] == "MASTER" and current[2:] == ["VI_1", "101"] and float(current[1]) > 1.7e9
+    transitions = (tmp_path / "state" / "transitions").read_text().splitlines()
+    assert [line.split()[0] for line in transitions] == ["BACKUP", "MASTER"]
+    assert float(transitions[0].split()[1]) <= float(transitions[1].split()[1])
+
+
+@needs("curl")
+def test_check_script_follows_haproxys_monitor_uri(tmp_path):
+    """The check script asks 127.0.0.1:<haproxy_health_port>/healthz (a host var may move the port):
+    0 while something answers 200 there, non-zero when nothing listens or it answers 503."""
+    import http.server
+    import socket
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        status = 200
+
+        def do_GET(self):  # noqa: N802
+            self.send_response(Handler.status if self.path == "/healthz" else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = server.server_address[1]
+    with open(SEED, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    data["hosts"]["hap1"]["vars"] = {"haproxy_health_port": port}
+    (tmp_path / "hosts.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    inv = inventory.load(str(tmp_path / "hosts.yaml"))
+    states = {s.id: s for s in sls.compile_host(inv, "hap1", root=REPO)}
+    assert f"bind 127.0.0.1:{port}" in text_of(states, "/etc/haproxy/haproxy.cfg")
+    script = tmp_path / "check_haproxy.sh"
+    script.write_text(text_of(states, "/etc/keepalived/check_haproxy.sh"))
+    script.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert subprocess.run([str(script)], env=env, timeout=30).returncode == 0
+        Handler.status = 503
+        assert subprocess.run([str(script)], env=env, timeout=30).returncode != 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    with socket.socket() as sock:  # nothing listens on the port any more
+        assert sock.connect_ex(("127.0.0.1", port)) != 0
+    assert subprocess.run([str(script)], env=env, timeout=30).returncode != 0

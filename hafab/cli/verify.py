@@ -1,0 +1,43 @@
+"""The `verify` task."""
+
+import json as jsonlib
+import sys
+
+from invoke import Exit, task
+
+from hafab.cli.common import reports_errors
+from hafab.verify import table
+from hafab.verify import verify as run_verify
+
+
+@task(
+    auto_shortflags=False,
+    help={
+        "json": 'Print exactly one JSON document on stdout: {"ok": bool, "checks": [{name, host, ok, detail}]}.',
+        "requests": "Requests sent through the VIP to judge round-robin (default 20, 2..1000).",
+        "ssh-config": "ssh_config file for real hosts (default: the lab's .lab/ssh_config while it is up).",
+        "inventory": "Path of the inventory file (default: hosts.yaml).",
+    },
+)
+@reports_errors
+def verify(c, json=False, requests=20, ssh_config=None, inventory="hosts.yaml"):
+    """Prove from outside that the cluster works: SSH, services, pages, round-robin, VIP, stats, logs.
+
+    Exit 0 when every check passed, 1 when any failed, 2 on bad input or when the lab is not up
+    (nothing is sent then).
+    """
+    report = run_verify(inventory, requests=_count(requests), ssh_config=ssh_config)
+    if json:
+        sys.stdout.write(jsonlib.dumps(report.as_dict(), indent=2) + "\n")
+    else:
+        sys.stdout.write(table(report, colour=sys.stdout.isatty()))
+    if not report.ok:
+        raise Exit(code=1)
+
+
+def _count(value):
+    """--requests as an int; a non-number is bad input (verify() checks the range)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
