@@ -4,9 +4,20 @@ Every function takes the inventory as a loaded `hafab.inventory.Inventory` or as
 """
 
 from hafab import inventory as _inventory
-from hafab.lab import lifecycle as _lifecycle
 from hafab.lab import names as _names
+from hafab.lab import network as _network
 from hafab.lab import sshconfig as _sshconfig
+from hafab.lab import state as _state
+
+
+def _lifecycle():
+    # Loaded on first use: provision and verify only need is_up() and names, and start faster without it.
+    from hafab.lab import lifecycle
+    return lifecycle
+
+
+def _progress_to_stderr(message):
+    _lifecycle().progress_to_stderr(message)
 
 
 def _load(inventory):
@@ -34,29 +45,30 @@ def host_netns(inventory, host_name):
 
 def is_up(inventory):
     """True when the lab's state file is present and its bridge exists."""
-    return _lifecycle.is_up(_load(inventory))
+    inventory = _load(inventory)
+    return _state.load(inventory) is not None and _network.link_exists(_names.bridge(inventory))
 
 
-def up(inventory, progress=_lifecycle.progress_to_stderr):
+def up(inventory, progress=_progress_to_stderr):
     """Build the base if needed, then every host; returns when all answer SSH."""
-    return _lifecycle.up(_load(inventory), progress=progress)
+    return _lifecycle().up(_load(inventory), progress=progress)
 
 
-def down(inventory, purge=False, progress=_lifecycle.progress_to_stderr):
-    return _lifecycle.down(_load(inventory), purge=purge, progress=progress)
+def down(inventory, purge=False, progress=_progress_to_stderr):
+    return _lifecycle().down(_load(inventory), purge=purge, progress=progress)
 
 
 def status(inventory):
     """{"bridge", "subnet", "hosts": {name: {"state", "address", "ssh"}}, "vip_holder"} (CONTRACT.md)."""
-    return _lifecycle.status(_load(inventory))
+    return _lifecycle().status(_load(inventory))
 
 
 def stop_host(inventory, name, power_cut=False):
-    return _lifecycle.stop_host(_load(inventory), name, power_cut=power_cut)
+    return _lifecycle().stop_host(_load(inventory), name, power_cut=power_cut)
 
 
 def start_host(inventory, name):
-    return _lifecycle.start_host(_load(inventory), name)
+    return _lifecycle().start_host(_load(inventory), name)
 
 
 __all__ = ["lab_dir", "is_up", "ssh_config_path", "bridge_name", "host_netns",

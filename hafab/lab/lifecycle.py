@@ -19,7 +19,8 @@ def progress_to_stderr(message):
 
 
 def is_up(inventory):
-    return state.load(inventory) is not None and network.link_exists(names.bridge(inventory))
+    from hafab import lab
+    return lab.is_up(inventory)
 
 
 def _require_up(inventory):

@@ -1,0 +1,72 @@
+"""Shared by the bench scripts: medians, running inv, and a lab that exists for the benchmark's length."""
+
+import contextlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+INV = os.path.join(os.path.dirname(sys.executable), "inv")
+
+from hafab import inventory as inventorylib  # noqa: E402
+from hafab import lab  # noqa: E402
+
+
+def inv(*args, check=True, timeout=1800):
+    result = subprocess.run([INV, "--search-root", REPO, *args], capture_output=True, text=True,
+                            cwd=REPO, timeout=timeout, stdin=subprocess.DEVNULL)
+    if check and result.returncode != 0:
+        raise SystemExit(f"inv {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()[-500:]}")
+    return result
+
+
+def timed(*args):
+    start = time.perf_counter()
+    inv(*args)
+    return time.perf_counter() - start
+
+
+def spread(values):
+    """'median (min-max)' of seconds."""
+    return f"{statistics.median(values):.3f} s ({min(values):.3f}-{max(values):.3f})"
+
+
+def many_hosts_inventory(directory, webs, prefix="192.168.90"):
+    """A copy of the project with 2 LBs and `webs` web servers on its own /24."""
+    for name in ("states", "files"):
+        shutil.copytree(os.path.join(REPO, name), os.path.join(directory, name))
+    lines = ["cluster:", "  name: bench", f"  vip: {prefix}.10", f"  subnet: {prefix}.0/24",
+             "  interface: eth1", "  virtual_router_id: 90", "hosts:",
+             f"  hap1: {{address: {prefix}.11, roles: [lb], priority: 101}}",
+             f"  hap2: {{address: {prefix}.12, roles: [lb], priority: 100}}"]
+    lines += [f"  web{i}: {{address: {prefix}.{20 + i}, roles: [web]}}" for i in range(1, webs + 1)]
+    path = os.path.join(directory, "hosts.yaml")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+@contextlib.contextmanager
+def provisioned_lab(hosts):
+    """hosts.yaml path of a provisioned lab of `hosts` hosts; the seed's own lab when hosts == 4.
+
+    A lab this function brings up, it also takes down.
+    """
+    with tempfile.TemporaryDirectory(prefix="hafab-bench-") as tmp:
+        path = os.path.join(REPO, "hosts.yaml") if hosts == 4 else many_hosts_inventory(tmp, hosts - 2)
+        inventory = inventorylib.load(path)
+        started_here = not lab.is_up(inventory)
+        try:
+            if started_here:
+                print(f"bringing up a lab of {hosts} hosts and provisioning it...", file=sys.stderr)
+                inv("lab.up", "--inventory", path)
+            inv("provision", "--inventory", path)
+            yield path
+        finally:
+            if started_here:
+                lab.down(inventory, progress=lambda _: None)
