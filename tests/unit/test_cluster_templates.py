@@ -214,8 +214,8 @@ def test_apache_files(seed):
     assert '"%a ' in vhost  # the client address as mod_remoteip found it
     remoteip = text_of(web, "/etc/apache2/conf-available/remoteip.conf")
     assert "RemoteIPHeader X-Forwarded-For" in remoteip
-    assert re.search(r"^RemoteIPInternalProxy 192\.168\.50\.11 192\.168\.50\.12$", remoteip, re.M)
-    assert "RemoteIPProxyProtocol" not in remoteip
+    assert re.search(r"^RemoteIPInternalProxy 192\.168\.50\.11 192\.168\.50\.12 192\.168\.50\.10$", remoteip, re.M)
+    assert "RemoteIPProxyProtocol" not in remoteip and "RemoteIPProxyProtocol" not in vhost
     servername = web["apache2-servername"]
     assert servername.function == "file.append" and servername.name == "/etc/apache2/apache2.conf"
     assert servername.args["text"] == "ServerName localhost"
@@ -226,7 +226,7 @@ def test_apache_files(seed):
 def test_firewall_lets_only_the_lbs_reach_http(seed):
     _, hosts = seed
     rules = text_of(hosts["web1"], "/etc/nftables.conf")
-    assert "elements = { 192.168.50.11, 192.168.50.12 }" in rules
+    assert "elements = { 192.168.50.11, 192.168.50.12, 192.168.50.10 }" in rules
     assert "tcp dport 22 accept" in rules
     assert "ip saddr @load_balancers accept" in rules and "reject with tcp reset" in rules
     assert "flush ruleset" not in rules  # other tables on the host survive
@@ -272,7 +272,12 @@ def test_mode_tcp_uses_the_proxy_protocol(tmp_path):
     assert "retry-on" not in cfg and "option forwardfor" not in cfg
     assert "listen stats" in cfg and "stats uri /haproxy?stats" in cfg and "bind *:8404" in cfg
     remoteip = text_of(hosts["web1"], "/etc/apache2/conf-available/remoteip.conf")
-    assert "RemoteIPProxyProtocol On" in remoteip and "RemoteIPHeader" not in remoteip
+    assert "RemoteIPProxyProtocolExceptions 127.0.0.1 ::1" in remoteip and "RemoteIPHeader" not in remoteip
+    # mod_remoteip enables the PROXY protocol for the addresses of the server it is set in: the main
+    # server has none while the configuration is read, so it must be inside the VirtualHost
+    vhost = text_of(hosts["web1"], "/etc/apache2/sites-available/000-default.conf")
+    inside = vhost[vhost.index("<VirtualHost *:80>"):vhost.index("</VirtualHost>")]
+    assert "\nRemoteIPProxyProtocol On\n" in inside
 
 
 def test_cookie_persistence_needs_http(tmp_path):
@@ -310,7 +315,7 @@ def test_more_hosts_come_from_the_inventory(tmp_path):
     assert "server web3 192.168.50.23:80 maxconn 32 check" in cfg
     conf = text_of(hosts["hap1"], "/etc/keepalived/keepalived.conf")
     assert "192.168.50.12" in conf and "192.168.50.13" in conf
-    assert "elements = { 192.168.50.11, 192.168.50.12, 192.168.50.13 }" in text_of(hosts["web3"], "/etc/nftables.conf")
+    assert "elements = { 192.168.50.11, 192.168.50.12, 192.168.50.13, 192.168.50.10 }" in text_of(hosts["web3"], "/etc/nftables.conf")
 
 
 # --- the real tools on every variant ----------------------------------------------------------------
