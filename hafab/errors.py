@@ -10,6 +10,10 @@ class HafabError(Exception):
 
     exit_code = EXIT_FAILED
 
+    def __init__(self, *args, reports=None):
+        super().__init__(*args)
+        self.reports = reports  # per-host results gathered before the error, when there are some
+
 
 class InputError(HafabError):
     """Bad input (inventory, SLS, template, flag, lab not up): nothing was sent to any host."""

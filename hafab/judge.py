@@ -9,9 +9,9 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 PID_RE = re.compile(r"Statistics Report for pid (\d+)(?: on ([\w.-]+))?")
-UPTIME_RE = re.compile(r"uptime = </b>\s*(\d+)d (\d+)h(\d+)m(\d+)s")
 ACCESS_RE = re.compile(r'^(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] "(?P<request>[^"]*)" (?P<status>\d{3}|-) '
                        r'(?P<bytes>\S+)(?: "(?P<referer>[^"]*)" "(?P<agent>[^"]*)")?(?:.*? via=(?P<via>\S+))?')
 
@@ -178,44 +178,57 @@ def judge_backends(rows, webs):
 
 
 def stats_identity(html):
-    """(pid, node or None, uptime seconds or None) from the HTML stats page."""
+    """(pid, node or None) from the HTML stats page ("Statistics Report for pid N[ on NODE]")."""
     match = PID_RE.search(html or "")
     if not match:
-        return None, None, None
-    up = UPTIME_RE.search(html)
-    uptime = None
-    if up:
-        d, h, m, s = (int(x) for x in up.groups())
-        uptime = ((d * 24 + h) * 60 + m) * 60 + s
-    return int(match.group(1)), match.group(2), uptime
+        return None, None
+    return int(match.group(1)), match.group(2)
 
 
-def judge_stats_holder(html, holder, lb_facts):
-    """The stats page through the VIP comes from the holder's haproxy: its pid (and node name, when
-    the page shows it; else its uptime to tell apart LBs whose pids happen to be equal) match.
-    lb_facts: {lb: {"pids": [int], "uptime": int|None}}."""
-    pid, node, uptime = stats_identity(html)
+def frontend_sessions(rows):
+    """{frontend: cumulative sessions} from CSV stats rows, leaving out local health frontends
+    (keepalived's check script keeps counting on those)."""
+    found = {}
+    for row in rows:
+        if row.get("svname") == "FRONTEND" and "health" not in row.get("pxname", ""):
+            stot = row.get("stot", "")
+            found[row["pxname"]] = int(stot) if stot.isdigit() else None
+    return found
+
+
+def judge_stats_holder(html, page_rows, holder, lb_facts, slack=3):
+    """The stats page through the VIP comes from the holder's haproxy. Evidence: the page's pid is one
+    of the holder's haproxy pids, and the page's cumulative session counters (the CSV variant, the last
+    request sent through the VIP) are the holder's as read on its stats socket just after (up to `slack`
+    sessions more). Two LBs in their own PID namespaces may well share a pid; their counters differ.
+    lb_facts: {lb: {"pids": [int], "sessions": {frontend: int}}}."""
+    pid, node = stats_identity(html)
     if pid is None:
         return False, "no 'Statistics Report for pid N' on the stats page"
     if holder is None:
         return False, f"stats page from pid {pid}, but no LB holds the VIP"
     if node and node != holder:
         return False, f"stats page says pid {pid} on {node}, but {holder} holds the VIP"
-    owners = [lb for lb, facts in lb_facts.items() if pid in facts.get("pids", [])]
-    if holder not in owners:
-        where = f" (it is {', '.join(owners)}'s)" if owners else ""
-        return False, f"stats page from pid {pid}{where}, not one of {holder}'s haproxy pids " \
-                      f"{lb_facts.get(holder, {}).get('pids', [])}"
-    if node:
-        return True, f"pid {pid} on {node}: the VIP holder"
-    others = [lb for lb in owners if lb != holder]
-    if others and uptime is not None:
-        near = [lb for lb in owners if lb_facts[lb].get("uptime") is not None
-                and abs(lb_facts[lb]["uptime"] - uptime) <= 2]
-        if near == [holder]:
-            return True, f"pid {pid} (also a pid on {', '.join(others)}; uptime {uptime} s is {holder}'s)"
-        return True, f"pid {pid} is {holder}'s, but also {', '.join(others)}'s (ambiguous; add `stats show-node`)"
-    return True, f"pid {pid} is {holder}'s haproxy"
+    page = frontend_sessions(page_rows)
+
+    def counters_match(sessions):
+        return bool(page) and all(v is not None and sessions.get(px) is not None and 0 <= sessions[px] - v <= slack
+                                  for px, v in page.items())
+
+    def describe(lb):
+        facts = lb_facts.get(lb, {})
+        sessions = ", ".join(f"{px} {facts.get('sessions', {}).get(px, '?')}" for px in page)
+        return f"{lb}: pids {' '.join(map(str, facts.get('pids', []))) or 'none'}, sessions {sessions or '?'}"
+
+    page_text = f"pid {pid}" + (f" on {node}" if node else "") + ", sessions " +         (", ".join(f"{px} {v}" for px, v in page.items()) or "?")
+    served = [lb for lb, facts in lb_facts.items()
+              if pid in facts.get("pids", []) and counters_match(facts.get("sessions", {}))]
+    others = "; ".join(describe(lb) for lb in lb_facts if lb != holder)
+    if holder not in served:
+        return False, f"page: {page_text}; not {holder}'s ({describe(holder)})" + (f"; {others}" if others else "")
+    if len(served) > 1:
+        return True, f"page: {page_text} = {holder}'s (ambiguous: also {', '.join(x for x in served if x != holder)})"
+    return True, f"page: {page_text} = {holder}'s" + (f" ({others})" if others else "")
 
 
 # --- logs -------------------------------------------------------------------------------------------
@@ -232,14 +245,42 @@ def parse_access_line(line):
     return entry
 
 
-def health_check_lines(lines, lb_addresses):
+def access_time(entry):
+    """The time of a parsed access-log entry as an aware datetime, or None."""
+    try:
+        return datetime.strptime(entry["time"], "%d/%b/%Y:%H:%M:%S %z")
+    except (TypeError, ValueError):
+        return None
+
+
+def apache_loaded(error_log_line, utc_offset):
+    """When Apache last loaded its configuration, from error.log's 'AH00489: ... configured -- resuming
+    normal operations' line ("[Wed Nov 25 13:07:20.002572 2026] ..."), with the host's `date +%z`."""
+    match = re.match(r"\[(\w{3} \w{3} +\d+ [\d:]+)(?:\.\d+)? (\d{4})\]", (error_log_line or "").strip())
+    if not match:
+        return None
+    try:
+        naive = datetime.strptime(f"{match.group(1)} {match.group(2)}", "%a %b %d %H:%M:%S %Y")
+        offset = datetime.strptime((utc_offset or "+0000").strip(), "%z").tzinfo
+    except ValueError:
+        return None
+    return naive.replace(tzinfo=offset)
+
+
+def health_check_lines(lines, lb_addresses, since=None):
     """Logged HAProxy health checks: OPTIONS requests whose client is a load balancer (or '-', the
-    seed's X-Forwarded-For format for a request without the header)."""
+    seed's X-Forwarded-For format for a request without the header). With `since` (when Apache loaded
+    its configuration), only lines logged in a later second count: earlier ones were logged by an older
+    configuration (e.g. the package's default site, while provisioning)."""
     found = []
     for line in lines:
         entry = parse_access_line(line)
-        if entry and entry["method"] == "OPTIONS" and (entry["client"] in lb_addresses or entry["client"] == "-"):
-            found.append(line.strip())
+        if not entry or entry["method"] != "OPTIONS" or not (entry["client"] in lb_addresses or entry["client"] == "-"):
+            continue
+        when = access_time(entry)
+        if since is not None and when is not None and when < since.replace(microsecond=0) + timedelta(seconds=1):
+            continue
+        found.append(line.strip())
     return found
 
 

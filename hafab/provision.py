@@ -1,6 +1,9 @@
 """`inv provision`: validate and compile everything, choose the target, then apply over SSH."""
 
+import contextlib
+import signal
 import sys
+import threading
 import time
 
 from hafab import inventory as inventorylib
@@ -21,14 +24,40 @@ def provision(inventory_path="hosts.yaml", hosts=None, roles=None, check=False, 
     compiled = sls.compile_all(inventory, [h.name for h in chosen], inventory.root)
     config = target.ssh_config_for(inventory, chosen, ssh_config)
     progress = Progress(len(compiled), "provision" + (" (check)" if check else ""))
-    reports = runner.run_hosts(compiled, config, check=check, timeout=timeout, progress=progress.event)
+    with sigterm_as_interrupt():
+        try:
+            reports = runner.run_hosts(compiled, config, check=check, timeout=timeout, progress=progress.event)
+        except runner.Interrupted as exc:
+            progress.done()
+            _report(exc.reports, time.monotonic() - started, check, as_json, stream)
+            raise
     progress.done()
-    duration = time.monotonic() - started
+    _report(reports, time.monotonic() - started, check, as_json, stream)
+    failed = output.summary(reports)["failed"] or any(r.error for r in reports.values())
+    return 1 if failed else 0
+
+
+def _report(reports, duration, check, as_json, stream):
     for report in reports.values():
         report.results, report.error = secrets.redact(report.results), secrets.redact(report.error)
     if as_json:
         stream.write(output.as_json(reports, duration) + "\n")
     else:
         output.Highstate(stream).write(reports, duration, check=check)
-    failed = output.summary(reports)["failed"] or any(r.error for r in reports.values())
-    return 1 if failed else 0
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM stops a run the way Ctrl-C does (commands in flight finish, nothing new starts)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

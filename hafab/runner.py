@@ -10,18 +10,20 @@ import concurrent.futures
 import getpass
 import os
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from hafab import facts as factlib
 from hafab import states as statelib
-from hafab.errors import HostError
+from hafab.errors import HafabError, HostError
 from hafab.states import pkg as pkglib
 from hafab.states.base import Outcome, Plan
 from hafab.transport import connect
 
 MAX_PARALLEL = 64
+STOP = threading.Event()  # set on interrupt: no host starts another state
 
 
 @dataclass
@@ -117,14 +119,34 @@ def _as_list(value):
     return [value] if isinstance(value, str) else list(value)
 
 
+class Interrupted(HafabError):
+    """SIGINT/SIGTERM: every host finished the command in flight, and nothing more ran."""
+
+
 def run_hosts(compiled, ssh_config, check=False, timeout=600, progress=None):
-    """Run every host's states in parallel; returns {host: HostReport} in the order given."""
+    """Run every host's states in parallel; returns {host: HostReport} in the order given.
+
+    On Ctrl-C (or SIGTERM turned into KeyboardInterrupt by the caller) no new state starts on any host;
+    each host finishes its command in flight (a file write is temp file, check, rename: never half
+    done), then Interrupted carries the reports.
+    """
     progress = progress or (lambda *a: None)
+    STOP.clear()
     workers = max(1, min(len(compiled), MAX_PARALLEL))
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {name: pool.submit(run_host, name, states, ssh_config, check, timeout, progress)
                    for name, states in compiled.items()}
-        return {name: future.result() for name, future in futures.items()}
+        try:
+            concurrent.futures.wait(futures.values())
+        except KeyboardInterrupt:
+            STOP.set()
+            progress("*", "interrupted: each host finishes the command in flight, then stops")
+            concurrent.futures.wait(futures.values())
+        reports = {name: future.result() for name, future in futures.items()}
+    if STOP.is_set():
+        raise Interrupted("interrupted: no state was started after the interrupt; see the report above",
+                          reports=reports)
+    return reports
 
 
 def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60):
@@ -135,7 +157,7 @@ def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60):
         remote = connect(name, ssh_config)
         report.timings["connect"] = time.monotonic() - started
         progress(name, "connected")
-        remote.hold_lock(_lock_owner(), wait=min(lock_wait, timeout),
+        remote.hold_lock(_lock_owner(), wait=min(lock_wait, timeout), stop=STOP,
                          on_wait=lambda holder: progress(name, f"waiting for the lock held by {holder}"))
         host = HostRun(name, states, remote, check, started + timeout)
         t = time.monotonic()
@@ -144,7 +166,8 @@ def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60):
         t = time.monotonic()
         _run_states(host, report, progress)
         report.timings["apply"] = time.monotonic() - t
-        progress(name, "done")
+        if not report.error:
+            progress(name, "done")
     except HostError as exc:
         report.error = str(exc).removeprefix(f"{name}: ")
         progress(name, f"failed: {report.error}")
@@ -157,6 +180,9 @@ def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60):
 
 def _run_states(host, report, progress):
     for number, state in enumerate(host.states):
+        if STOP.is_set():
+            report.error = f"interrupted before {state.id} ({state.function}); later states did not run"
+            return
         start = datetime.now()
         t = time.monotonic()
         outcome = _run_state(host, state, report.results)

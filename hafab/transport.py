@@ -7,6 +7,7 @@ is always refused, and an unknown one too unless StrictHostKeyChecking is "no".
 import os
 import shlex
 import socket
+import time
 from dataclasses import dataclass
 
 import paramiko
@@ -61,32 +62,44 @@ class Remote:
             raise HostError(f"{self.name}: SSH failed: {exc}") from None
         return ExecResult(status, out.decode("utf-8", "surrogateescape"), err.decode("utf-8", "replace"))
 
-    def hold_lock(self, owner, wait=60, on_wait=None):
+    def hold_lock(self, owner, wait=60, on_wait=None, stop=None):
         """Take this host's hafab lock for as long as this connection lives (one channel, held open).
 
         The lock is a flock held by a process that lives until our channel closes, so a run that dies
         (even kill -9 or a lost network) never leaves a stale lock. Waits up to `wait` seconds for
-        another run, calling on_wait(holder) once; HostError names the holder on timeout.
+        another run, calling on_wait(holder) once; HostError names the holder on timeout, or when the
+        `stop` event is set meanwhile.
         """
         script = LOCK_SCRIPT.format(wait=int(wait), owner=shlex.quote(owner))
-        command = "sh -c " + shlex.quote(script)
         self.channel_opens += 1
         channel = self.connection.transport.open_session(timeout=10)
-        channel.settimeout(wait + 10)
-        channel.exec_command(("sudo -n " if self.sudo else "") + command)
-        reader = channel.makefile("r")
-        while True:
-            line = reader.readline().strip()
-            if line == "locked":
-                self._lock_channel = channel
-                return
-            if line.startswith("busy") and on_wait:
-                on_wait(line[5:] or "another run")
-            elif not line.startswith("busy"):
-                holder = line[8:] if line.startswith("timeout") else "?"
-                channel.close()
-                raise HostError(f"{self.name}: another hafab run holds the lock ({holder or 'unknown'}); "
-                                f"waited {wait} s")
+        channel.settimeout(0.5)
+        channel.exec_command(("sudo -n " if self.sudo else "") + "sh -c " + shlex.quote(script))
+        buffer = b""
+        deadline = time.monotonic() + wait + 10
+        while time.monotonic() < deadline and not (stop and stop.is_set()):
+            try:
+                data = channel.recv(1024)
+            except socket.timeout:
+                continue
+            if not data:
+                break
+            buffer += data
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                line = line.decode("utf-8", "replace").strip()
+                if line == "locked":
+                    self._lock_channel = channel
+                    return
+                if line.startswith("busy") and on_wait:
+                    on_wait(line[5:] or "another run")
+                elif line.startswith("timeout"):
+                    channel.close()
+                    raise HostError(f"{self.name}: another hafab run holds the lock "
+                                    f"({line[8:] or 'unknown'}); waited {wait} s")
+        channel.close()
+        raise HostError(f"{self.name}: could not take the hafab lock"
+                        + (" (interrupted)" if stop and stop.is_set() else ""))
 
     def close(self):
         self.connection.close()

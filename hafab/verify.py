@@ -216,8 +216,7 @@ def host_script(inventory, host, marker, client, served):
                   'out=$(haproxy -c -f /etc/haproxy/haproxy.cfg 2>&1); rc=$?; printf \'%s\\n\' "$out" | tail -n 4; '
                   'echo "rc=$rc"',
                   "sec pids", "pidof haproxy",
-                  "sec info", "echo 'show info' | timeout 2 socat stdio UNIX-CONNECT:/run/haproxy/admin.sock "
-                              "| grep -E '^(Pid|Node|Uptime_sec):'"]
+                  "sec frontends", "echo 'show stat -1 1 -1' | timeout 2 socat stdio UNIX-CONNECT:/run/haproxy/admin.sock"]
         proxy = " --haproxy-protocol" if cluster["mode"] == "tcp" else ""
         for web in inventory.webs():
             lines += [f"sec {q('page ' + web.name)}",
@@ -229,7 +228,9 @@ def host_script(inventory, host, marker, client, served):
         steps = LOG_WAIT_STEPS if served in (None, host.name) else 1
         lines += ["sec web_units", "unit apache2",
                   "sec access_log", f"wait_for {steps} /var/log/apache2/access.log",
-                  "sec options", "tail -n 2000 /var/log/apache2/access.log | grep -F '\"OPTIONS ' | tail -n 50"]
+                  "sec options", "tail -n 2000 /var/log/apache2/access.log | grep -F '\"OPTIONS ' | tail -n 50",
+                  "sec apache_loaded", "grep -h 'resuming normal operations' /var/log/apache2/error.log | tail -n 1",
+                  "sec utc_offset", "date +%z"]
     lines.append("sec end")
     return "\n".join(lines) + "\n", token
 
@@ -303,10 +304,13 @@ def assemble(inventory, facts, vip, direct, mac, marker, client, password, lab_m
                                                      for u in ("haproxy", "keepalived"))
         if facts[lb.name].ok and units.get("keepalived", ("",))[0] != "active":
             states[lb.name] = "STOPPED"  # the notify state file is stale when keepalived is not running
-    holder = holding[0] if len(holding) == 1 else None
+    macs = {lb.name: facts[lb.name].sections.get("mac", "").strip().lower() for lb in lbs}
+    # The LB this machine's traffic reaches; with two holders (split brain, failed by vip-holder) the
+    # one whose MAC this machine's ARP table has, so the checks that follow judge the LB that served.
+    holder = holding[0] if len(holding) == 1 else next((n for n in holding if mac and macs[n] == mac), None)
     ok, detail = judge.judge_vip_holder(holding, {lb.name: (lb.priority, healthy[lb.name]) for lb in lbs},
                                         cluster["preempt"])
-    add("vip-holder", holder or "vip", ok, detail)
+    add("vip-holder", holding[0] if len(holding) == 1 else "vip", ok, detail)
     for lb in lbs:
         if not facts[lb.name].ok:
             add("keepalived-state", lb.name, False, unreachable(lb.name))
@@ -315,7 +319,6 @@ def assemble(inventory, facts, vip, direct, mac, marker, client, password, lab_m
     if mac == "via-gateway":
         add("vip-arp", holder or "vip", True, "not checked: the VIP is behind a router from this machine")
     else:
-        macs = {lb.name: facts[lb.name].sections.get("mac", "").strip() for lb in lbs}
         add("vip-arp", holder or "vip", *judge.judge_arp(mac, holder, macs))
 
     # 5. stats page through the VIP
@@ -333,13 +336,12 @@ def assemble(inventory, facts, vip, direct, mac, marker, client, password, lab_m
             add("stats-backends", "vip", False, f"CSV stats: {csv.summary()}")
         lb_ids = {}
         for lb in lbs:
-            info = dict(line.split(":", 1) for line in facts[lb.name].sections.get("info", "").splitlines()
-                        if ":" in line)
-            pids = [int(p) for p in facts[lb.name].sections.get("pids", "").split() if p.isdigit()]
-            uptime = info.get("Uptime_sec", "").strip()
-            lb_ids[lb.name] = {"pids": pids, "uptime": int(uptime) if uptime.isdigit() else None}
+            sections = facts[lb.name].sections
+            lb_ids[lb.name] = {"pids": [int(p) for p in sections.get("pids", "").split() if p.isdigit()],
+                               "sessions": judge.frontend_sessions(judge.parse_stats_csv(sections.get("frontends", "")))}
         if html.status == 200:
-            add("stats-holder", holder or "vip", *judge.judge_stats_holder(html.body, holder, lb_ids))
+            rows = judge.parse_stats_csv(csv.body) if csv.status == 200 else []
+            add("stats-holder", holder or "vip", *judge.judge_stats_holder(html.body, rows, holder, lb_ids))
         else:
             add("stats-holder", holder or "vip", False, f"stats page: {html.summary()}")
 
@@ -361,10 +363,12 @@ def assemble(inventory, facts, vip, direct, mac, marker, client, password, lab_m
         if not f.ok:
             add("no-health-check-logs", web.name, False, unreachable(web.name))
             continue
-        bad = judge.health_check_lines(f.sections.get("options", "").splitlines(), lb_addresses)
+        since = judge.apache_loaded(f.sections.get("apache_loaded"), f.sections.get("utc_offset"))
+        bad = judge.health_check_lines(f.sections.get("options", "").splitlines(), lb_addresses, since)
+        when = f"since Apache loaded its configuration ({since:%H:%M:%S})" if since else "in the last 2000 lines"
         add("no-health-check-logs", web.name, not bad,
-            f"{len(bad)} health-check lines in access.log, last: {bad[-1][:100]}" if bad
-            else "no OPTIONS from the LBs in the last 2000 lines of access.log")
+            f"{len(bad)} health-check lines in access.log {when}, last: {bad[-1][:100]}" if bad
+            else f"no OPTIONS from the LBs in access.log {when}")
     log_host = holder or next((lb.name for lb in lbs if facts[lb.name].sections.get("haproxy_log", "").strip()), None)
     lines = [x for x in facts[log_host].sections.get("haproxy_log", "").splitlines() if x.strip()] if log_host else []
     add("haproxy-log", log_host or "vip", *judge.judge_haproxy_log(lines, holder))

@@ -19,8 +19,8 @@ def reports_errors(func):
             print(str(exc), file=sys.stderr)
             raise Exit(code=exc.exit_code) from None
         except KeyboardInterrupt:
-            print("hafab: interrupted", file=sys.stderr)
-            raise Exit(code=130) from None
+            print("interrupted", file=sys.stderr)
+            raise Exit(code=1) from None
 
     return wrapper
 

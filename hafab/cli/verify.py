@@ -20,7 +20,7 @@ from hafab.verify import verify as run_verify
     },
 )
 @reports_errors
-def verify(c, json=False, requests=20, ssh_config=None, inventory="hosts.yaml"):
+def verify(c, json=False, requests=None, ssh_config=None, inventory="hosts.yaml"):
     """Prove from outside that the cluster works: SSH, services, pages, round-robin, VIP, stats, logs.
 
     Exit 0 when every check passed, 1 when any failed, 2 on bad input or when the lab is not up
@@ -36,7 +36,9 @@ def verify(c, json=False, requests=20, ssh_config=None, inventory="hosts.yaml"):
 
 
 def _count(value):
-    """--requests as an int; a non-number is bad input (verify() checks the range)."""
+    """--requests as an int (default 20); a non-number stays as given: verify() rejects it (exit 2)."""
+    if value is None:
+        return 20
     try:
         return int(value)
     except (TypeError, ValueError):

@@ -1,0 +1,77 @@
+"""The `outage` and `drill` tasks (see hafab.outage and hafab.drill)."""
+
+import json as jsonlib
+import sys
+
+from invoke import Exit, task
+
+from hafab.cli.common import reports_errors, split_list
+
+SSH_HELP = "ssh_config file for real hosts (default: the lab's .lab/ssh_config while it is up)."
+INVENTORY_HELP = "Path of the inventory file (default: hosts.yaml)."
+
+
+def _progress(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+@task(
+    auto_shortflags=False,
+    help={
+        "host": "Comma-separated hosts to break, e.g. web1 or hap1,hap2 (required).",
+        "kind": "How to break them: service (systemctl stop apache2/haproxy; default), kill (SIGKILL its main "
+                "process), hang (SIGSTOP it), host (power the host off: lab or Vagrant only), network (link down).",
+        "duration": "Seconds the outage lasts before the restore (default 5).",
+        "rate": "Requests per second sent to the VIP, each on a new connection with a 1 s timeout (default 200).",
+        "json": "Print one JSON document on stdout (shape in CONTRACT.md); progress goes to stderr.",
+        "no-restore": "Leave the hosts broken afterwards (default: restore and wait until the cluster is healthy).",
+        "ssh-config": SSH_HELP,
+        "inventory": INVENTORY_HELP,
+    },
+)
+@reports_errors
+def outage(c, host=None, kind="service", duration=None, rate=None, json=False, no_restore=False, ssh_config=None,
+           inventory="hosts.yaml"):
+    """Break hosts on purpose under load on the VIP, judge the outcome against the seed's table, restore.
+
+    Exit 0 when the expected outcome held (and the cluster is healthy again), 1 when not, 2 on bad input.
+    """
+    from hafab import outage as outagelib
+
+    record = outagelib.run(inventory, split_list(host), kind=kind, duration=duration or outagelib.DEFAULT_DURATION,
+                           rate=rate or outagelib.DEFAULT_RATE,
+                           restore=not no_restore, ssh_config=ssh_config, progress=_progress)
+    if json:
+        print(jsonlib.dumps(record.report))
+    else:
+        print(outagelib.text(record.report))
+    if not record.report["ok"]:
+        raise Exit(code=1)
+
+
+@task(
+    auto_shortflags=False,
+    help={
+        "json": "Print one JSON document on stdout: {\"ok\", \"scenarios\": [outage objects]}.",
+        "plot": "Also draw one timeline per scenario into this PNG file (needs matplotlib).",
+        "duration": "Seconds each outage lasts before its restore (default 5).",
+        "rate": "Requests per second sent to the VIP during each scenario (default 200).",
+        "ssh-config": SSH_HELP,
+        "inventory": INVENTORY_HELP,
+    },
+)
+@reports_errors
+def drill(c, json=False, plot=None, duration=None, rate=None, ssh_config=None, inventory="hosts.yaml"):
+    """Run the seed's outage table (each web, both webs, each LB, both LBs, the first LB powered off),
+    restoring after each, and print one table. Exit 0 when every scenario held and was restored."""
+    from hafab import drill as drilllib
+
+    result, _ = drilllib.run(inventory, ssh_config=ssh_config, duration=duration or drilllib.outage.DEFAULT_DURATION,
+                             rate=rate or drilllib.outage.DEFAULT_RATE, plot=plot,
+                             progress=_progress)
+    if json:
+        print(jsonlib.dumps(result))
+    else:
+        print(drilllib.table(result))
+    if not result["ok"]:
+        raise Exit(code=1)
