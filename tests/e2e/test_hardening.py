@@ -76,7 +76,7 @@ def test_two_runs_at_once_take_turns_on_each_host(tmp_path, sshd):
     root = make_project(tmp_path / "proj", target, """
         turn:
           cmd.run:
-            - name: echo start >> TARGET/log; sleep 1; echo end >> TARGET/log
+            - name: echo start >> TARGET/log; sleep 4; echo end >> TARGET/log
     """, hosts=("alpha",))
     config = write_ssh_config(tmp_path / "ssh_config", sshd, ("alpha",))
     first = start_provision(root, config)
