@@ -44,8 +44,10 @@ class PkgBatch:
 class HostRun:
     """The run of all states of one host over one connection."""
 
-    def __init__(self, name, states, remote, check, deadline):
+    def __init__(self, name, states, remote, check, deadline, rollout=None):
         self.name = name
+        self.rollout = rollout
+        self.entered = False
         self.states = states
         self.remote = remote
         self.check = check
@@ -67,12 +69,25 @@ class HostRun:
             statelib.lookup(state.function).query(state, query)
             for command in _conditions(state):
                 query.commands[command] = None
+        if self.rollout and self.facts is None and self.rollout.group(self.name) == "lb":
+            query.commands[self.rollout.vip_command()] = None
         script, token = factlib.script(query)
         result = self.run(script, timeout=120)
         gathered = factlib.parse(result.stdout, token, query)
         if self.batch is not None:
             gathered.pkg_batch = self.batch.installed
         return gathered
+
+    def enter_rollout(self):
+        """Wait for this host's turn to change (see rollout.py); once per run."""
+        if self.rollout and not self.entered:
+            self.rollout.enter(self.name)
+            self.entered = True
+
+    def will_change(self):
+        """Whether any state predicts a change from the facts gathered first (as --check would)."""
+        return any(statelib.lookup(s.function).plan(s, self.facts).changes for s in self.states
+                   if not _condition_comment(s, self.facts))
 
     def pkg_batch(self, state, missing):
         """Install the missing packages of this state, and on the first call those of every later
@@ -123,7 +138,7 @@ class Interrupted(HafabError):
     """SIGINT/SIGTERM: every host finished the command in flight, and nothing more ran."""
 
 
-def run_hosts(compiled, ssh_config, check=False, timeout=600, progress=None):
+def run_hosts(compiled, ssh_config, check=False, timeout=600, progress=None, rollout=None):
     """Run every host's states in parallel; returns {host: HostReport} in the order given.
 
     On Ctrl-C (or SIGTERM turned into KeyboardInterrupt by the caller) no new state starts on any host;
@@ -134,7 +149,8 @@ def run_hosts(compiled, ssh_config, check=False, timeout=600, progress=None):
     STOP.clear()
     workers = max(1, min(len(compiled), MAX_PARALLEL))
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {name: pool.submit(run_host, name, states, ssh_config, check, timeout, progress)
+        futures = {name: pool.submit(run_host, name, states, ssh_config, check, timeout, progress,
+                                     rollout=rollout)
                    for name, states in compiled.items()}
         try:
             concurrent.futures.wait(futures.values())
@@ -149,20 +165,22 @@ def run_hosts(compiled, ssh_config, check=False, timeout=600, progress=None):
     return reports
 
 
-def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60):
+def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60, rollout=None):
     report = HostReport(name)
     started = time.monotonic()
-    remote = None
+    remote = host = None
     try:
         remote = connect(name, ssh_config)
         report.timings["connect"] = time.monotonic() - started
         progress(name, "connected")
         remote.hold_lock(_lock_owner(), wait=min(lock_wait, timeout), stop=STOP,
                          on_wait=lambda holder: progress(name, f"waiting for the lock held by {holder}"))
-        host = HostRun(name, states, remote, check, started + timeout)
+        host = HostRun(name, states, remote, check, started + timeout, rollout=rollout)
         t = time.monotonic()
         host.facts = host.gather(states)
         report.timings["facts"] = time.monotonic() - t
+        if rollout:
+            rollout.register(name, host.will_change(), host.facts.commands.get(rollout.vip_command()) == 0)
         t = time.monotonic()
         _run_states(host, report, progress)
         report.timings["apply"] = time.monotonic() - t
@@ -172,6 +190,11 @@ def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60):
         report.error = str(exc).removeprefix(f"{name}: ")
         progress(name, f"failed: {report.error}")
     finally:
+        if rollout:
+            if name not in rollout.registered:
+                rollout.register(name, False)
+            if host is not None and host.entered:
+                rollout.leave(name)
         if remote is not None:
             report.channel_opens = remote.channel_opens
             remote.close()
@@ -224,11 +247,14 @@ def _run_state(host, state, results):
     if plan.changes and host.check:
         outcome = Outcome(None, plan.comment, plan.changes)
     elif plan.changes:
+        host.enter_rollout()
         outcome = fn.apply(state, plan, host)
     else:
         outcome = Outcome(True, plan.comment)
     if (state.watch and fn.mod_watch and outcome.result is not False and not outcome.changes
             and _changed(state.watch, results)):
+        if not host.check:
+            host.enter_rollout()
         outcome = fn.mod_watch(state, host, facts)
     return outcome
 

@@ -138,7 +138,7 @@ def down(inventory, purge=False, progress=progress_to_stderr):
         _remove_stray_netns(inventory)
         network.delete_bridge(inventory)
         shutil.rmtree(names.lab_data_dir(inventory), ignore_errors=True)
-        inotify.restore(current.get("inotify_before"))
+        inotify.restore(current.get("inotify_before"), other_labs=network.other_lab_bridges(inventory))
         for path in (sshconfig.config_path(inventory), sshconfig.known_hosts_path(inventory)):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)

@@ -84,7 +84,11 @@ def plug_host(inventory, host):
 def unplug_host(inventory, host):
     """Delete the host's netns (its eth1, and so the veth pair, goes with it) and any stray veth."""
     if netns_exists(inventory, host):
-        run(["ip", "netns", "del", names.netns(inventory, host)])
+        try:
+            run(["ip", "netns", "del", names.netns(inventory, host)])
+        except Exception:
+            if netns_exists(inventory, host):  # gone meanwhile (its host stopped on its own) is fine
+                raise
     if host not in inventory.hosts:  # gone from hosts.yaml: its veth went with the netns
         return
     veth = names.veth(inventory, host)
@@ -108,3 +112,11 @@ def flush_neighbour(inventory, host):
     """Forget the machine's ARP entry for the host so a restarted host answers at once."""
     if host in inventory.hosts and link_exists(names.bridge(inventory)):
         ok(["ip", "neigh", "del", inventory.hosts[host].address, "dev", names.bridge(inventory)])
+
+
+def other_lab_bridges(inventory):
+    """Bridges of other hafab labs on this machine (their names share our prefix, not our tag)."""
+    ours = names.bridge(inventory)
+    prefix = ours.split("-")[0] + "-"
+    return [link for link in os.listdir("/sys/class/net") if link.startswith(prefix) and link != ours
+            and os.path.isdir(f"/sys/class/net/{link}/bridge")]

@@ -93,7 +93,8 @@ def lab77(tmp_path_factory):
     finally:
         lab.down(inventory, progress=lambda _: None)
         after = machine_snapshot()
-        assert before["inotify"] == after["inotify"]
+        if not [b for b in after["bridges"] if b.startswith("hafab-")]:
+            assert before["inotify"] == after["inotify"]  # restored, unless another lab still runs
         assert names.bridge(inventory) not in after["bridges"]
 
 
