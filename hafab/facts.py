@@ -108,6 +108,11 @@ def script(query):
     return "\n".join(lines) + "\n", token
 
 
+def end_marker(token):
+    """The text that ends the script's output (its last section header)."""
+    return f"\n{token} end -\n"
+
+
 def _unit(name):
     return name if "." in name else name + ".service"
 

@@ -63,7 +63,9 @@ class HostRun:
             raise HostError(f"{self.name}: per-host timeout reached")
         return self.remote.run(script, stdin=stdin, timeout=min(timeout, remaining))
 
-    def gather(self, states):
+    def gather(self, states, lock=None):
+        """Facts for `states` in one round trip; with `lock` (lock_owner, wait, on_wait, stop), the first
+        gather also takes the host's lock in that same round trip."""
         query = factlib.FactQuery()
         for state in states:
             statelib.lookup(state.function).query(state, query)
@@ -72,8 +74,13 @@ class HostRun:
         if self.rollout and self.facts is None and self.rollout.group(self.name) == "lb":
             query.commands[self.rollout.vip_command()] = None
         script, token = factlib.script(query)
-        result = self.run(script, timeout=120)
-        gathered = factlib.parse(result.stdout, token, query)
+        if lock:
+            owner, wait, on_wait, stop = lock
+            output = self.remote.hold_lock(owner, wait=wait, on_wait=on_wait, stop=stop, then=script,
+                                           until=factlib.end_marker(token))
+        else:
+            output = self.run(script, timeout=120).stdout
+        gathered = factlib.parse(output, token, query)
         if self.batch is not None:
             gathered.pkg_batch = self.batch.installed
         return gathered
@@ -173,11 +180,10 @@ def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60, r
         remote = connect(name, ssh_config)
         report.timings["connect"] = time.monotonic() - started
         progress(name, "connected")
-        remote.hold_lock(_lock_owner(), wait=min(lock_wait, timeout), stop=STOP,
-                         on_wait=lambda holder: progress(name, f"waiting for the lock held by {holder}"))
         host = HostRun(name, states, remote, check, started + timeout, rollout=rollout)
         t = time.monotonic()
-        host.facts = host.gather(states)
+        on_wait = lambda holder: progress(name, f"waiting for the lock held by {holder}")  # noqa: E731
+        host.facts = host.gather(states, lock=(_lock_owner(), min(lock_wait, timeout), on_wait, STOP))
         report.timings["facts"] = time.monotonic() - t
         if rollout:
             rollout.register(name, host.will_change(), host.facts.commands.get(rollout.vip_command()) == 0)
@@ -260,10 +266,10 @@ def _run_state(host, state, results):
 
 
 def _condition_comment(state, facts):
-    """Salt's unless/onlyif: skip when any unless command succeeds or any onlyif command fails."""
-    for command in _as_list(state.args.get("unless")):
-        if facts.commands.get(command) == 0:
-            return "unless condition is true"
+    """Salt's unless/onlyif: skip when every unless command succeeds, or when any onlyif command fails."""
+    unless = _as_list(state.args.get("unless"))
+    if unless and all(facts.commands.get(command) == 0 for command in unless):
+        return "unless condition is true"
     for command in _as_list(state.args.get("onlyif")):
         if facts.commands.get(command) != 0:
             return "onlyif condition is false"

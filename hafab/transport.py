@@ -62,44 +62,24 @@ class Remote:
             raise HostError(f"{self.name}: SSH failed: {exc}") from None
         return ExecResult(status, out.decode("utf-8", "surrogateescape"), err.decode("utf-8", "replace"))
 
-    def hold_lock(self, owner, wait=60, on_wait=None, stop=None):
+    def hold_lock(self, owner, wait=60, on_wait=None, stop=None, then="", until=""):
         """Take this host's hafab lock for as long as this connection lives (one channel, held open).
 
         The lock is a flock held by a process that lives until our channel closes, so a run that dies
         (even kill -9 or a lost network) never leaves a stale lock. Waits up to `wait` seconds for
         another run, calling on_wait(holder) once; HostError names the holder on timeout, or when the
-        `stop` event is set meanwhile.
+        `stop` event is set meanwhile. `then`, a script, runs once the lock is held, in the same round
+        trip; its output, up to and including the text `until`, is returned.
         """
-        script = LOCK_SCRIPT.format(wait=int(wait), owner=shlex.quote(owner))
+        script = LOCK_SCRIPT.format(wait=int(wait), owner=shlex.quote(owner), then=then or ":")
         self.channel_opens += 1
         channel = self.connection.transport.open_session(timeout=10)
         channel.settimeout(0.5)
         channel.exec_command(("sudo -n " if self.sudo else "") + "sh -c " + shlex.quote(script))
-        buffer = b""
-        deadline = time.monotonic() + wait + 10
-        while time.monotonic() < deadline and not (stop and stop.is_set()):
-            try:
-                data = channel.recv(1024)
-            except socket.timeout:
-                continue
-            if not data:
-                break
-            buffer += data
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                line = line.decode("utf-8", "replace").strip()
-                if line == "locked":
-                    self._lock_channel = channel
-                    return
-                if line.startswith("busy") and on_wait:
-                    on_wait(line[5:] or "another run")
-                elif line.startswith("timeout"):
-                    channel.close()
-                    raise HostError(f"{self.name}: another hafab run holds the lock "
-                                    f"({line[8:] or 'unknown'}); waited {wait} s")
-        channel.close()
-        raise HostError(f"{self.name}: could not take the hafab lock"
-                        + (" (interrupted)" if stop and stop.is_set() else ""))
+        reader = _LockReader(channel, self.name, wait, on_wait, stop)
+        reader.wait_for_lock()
+        self._lock_channel = channel
+        return reader.read_until(until.encode()) if until else ""
 
     def close(self):
         self.connection.close()
@@ -113,8 +93,54 @@ if ! flock -n 9; then
 fi
 printf '%s\n' {owner} > $owner 2>/dev/null
 echo locked
+( {then}
+) 9>&-
 cat >/dev/null
 """
+
+
+class _LockReader:
+    """Reads the lock channel: "busy HOLDER" lines, then "locked", then the output of the `then` script."""
+
+    def __init__(self, channel, name, wait, on_wait, stop):
+        self.channel, self.name, self.wait, self.on_wait, self.stop = channel, name, wait, on_wait, stop
+        self.buffer = b""
+        self.deadline = time.monotonic() + wait + 10
+
+    def _more(self):
+        while time.monotonic() < self.deadline and not (self.stop and self.stop.is_set()):
+            try:
+                data = self.channel.recv(65536)
+            except socket.timeout:
+                continue
+            if data:
+                self.buffer += data
+                return
+            break
+        self.channel.close()
+        interrupted = self.stop and self.stop.is_set()
+        raise HostError(f"{self.name}: could not take the hafab lock" + (" (interrupted)" if interrupted else ""))
+
+    def wait_for_lock(self):
+        while True:
+            while b"\n" in self.buffer:
+                line, self.buffer = self.buffer.split(b"\n", 1)
+                line = line.decode("utf-8", "replace").strip()
+                if line == "locked":
+                    return
+                if line.startswith("busy") and self.on_wait:
+                    self.on_wait(line[5:] or "another run")
+                elif line.startswith("timeout"):
+                    self.channel.close()
+                    raise HostError(f"{self.name}: another hafab run holds the lock "
+                                    f"({line[8:] or 'unknown'}); waited {self.wait} s")
+            self._more()
+
+    def read_until(self, marker):
+        self.deadline = time.monotonic() + 120
+        while marker not in self.buffer:
+            self._more()
+        return self.buffer[: self.buffer.index(marker) + len(marker)].decode("utf-8", "surrogateescape")
 
 
 def _drain(channel):
