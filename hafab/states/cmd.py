@@ -40,6 +40,8 @@ class Run(StateFunction):
     def plan(self, state, facts):
         creates = state.prepared["creates"]
         if creates and all(facts.exists.get(path) for path in creates):
+            if isinstance(state.args.get("creates"), str):  # Salt's wording (salt/state.py)
+                return Plan(comment=f"{creates[0]} exists")
             return Plan(comment="All files in creates exist")
         return Plan(changes={"cmd": state.name}, comment=f'Command "{state.name}" would have been executed')
 

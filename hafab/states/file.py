@@ -3,6 +3,7 @@
 import difflib
 import hashlib
 import os
+import re
 import shlex
 
 from hafab.states.base import (Outcome, Plan, StateFunction, bad_arg, command_failed, register,
@@ -40,6 +41,19 @@ def _owner_changes(state, fact, mode):
     return changes
 
 
+def new_file_changes(state, mode):
+    """What Salt reports besides the diff for a file it creates (as root): the owner when it is not root,
+    the mode when it is not the 0600 the file is created with (a mode given) or umask's 0644 (none)."""
+    changes = {}
+    for arg in ("user", "group"):
+        value = state.args.get(arg)
+        if value is not None and str(value) not in ("root", "0"):
+            changes[arg] = str(value)
+    if mode is not None and mode != "600":
+        changes["mode"] = mode.zfill(4)
+    return changes
+
+
 def _owner_commands(state, path, mode):
     q = shlex.quote
     lines = []
@@ -50,6 +64,47 @@ def _owner_commands(state, path, mode):
     if mode is not None:
         lines.append(f"chmod {mode} {path}")
     return lines
+
+
+def salt_whitespace_regex(text):
+    """salt.utils.stringutils.build_whitespace_split_regex: `text` on whole lines, any whitespace between
+    its words (and lines) allowed; file.append skips a chunk this finds in the file."""
+    def parts(line):
+        lexer = shlex.shlex(line)
+        lexer.whitespace_split = True
+        lexer.commenters = ""
+        if "'\\\"" in line:
+            lexer.quotes = ""
+        elif "'" in line:
+            lexer.quotes = '"'
+        elif '"' in line:
+            lexer.quotes = "'"
+        return list(lexer)
+
+    regex = ""
+    for line in text.splitlines():
+        words = [re.escape(w) for w in parts(line)]
+        regex += r"(?:[\s]+)?{}(?:[\s]+)?".format(r"(?:[\s]+)?".join(words))
+    return rf"(?m)^{regex}$"
+
+
+def salt_dir_mode(dir_mode, mode):
+    """The mode Salt gives directories that makedirs creates: dir_mode, else the file's mode with an
+    execute bit added to each non-zero digit (salt.modules.file.manage_file), else None (umask 022)."""
+    if dir_mode is not None or mode is None:
+        return dir_mode
+    return "".join(str(int(d) | 1) if d != "0" else d for d in mode.zfill(3)[-3:])
+
+
+def makedirs_lines(state, directory, dir_mode):
+    """Shell lines creating the missing directories up to `directory` (quoted) as Salt's makedirs_ does:
+    each new one gets `dir_mode` (default 0755) and the state's user/group; existing ones are left alone."""
+    owner = _owner_commands(state, '"$d"', None)
+    return ["set --", f"d={directory}",
+            'while [ ! -d "$d" ]; do set -- "$d" "$@"; d=$(dirname "$d"); done',
+            'for d in "$@"; do',
+            f'  mkdir "$d"; chmod {dir_mode or "755"} "$d"' + "".join(f"; {c}" for c in owner),
+            "done"]
 
 
 def unified_diff(old, new, path):
@@ -137,8 +192,7 @@ class Managed(StateFunction):
         if fact.exists:
             changes.update(_owner_changes(state, fact, p["mode"]))
         else:
-            changes.update({k: v for k, v in (("user", state.args.get("user")), ("group", state.args.get("group")),
-                                              ("mode", p["mode"] and p["mode"].zfill(4))) if v is not None})
+            changes.update(new_file_changes(state, p["mode"]))
         if not changes:
             return Plan(comment=f"File {path} is in the correct state")
         return Plan(changes=changes, comment=f"The file {path} is set to be changed",
@@ -180,9 +234,7 @@ def write_script(state):
     ext = q(state.args.get("tmp_ext") or "")
     lines = ["set -e", "umask 077"]
     if state.args.get("makedirs"):
-        lines.append(f"mkdir -p {directory}")
-        if p["dir_mode"]:
-            lines.append(f"chmod {p['dir_mode']} {directory}")
+        lines += makedirs_lines(state, directory, salt_dir_mode(p["dir_mode"], p["mode"]))
     lines += [f"tmp=$(mktemp {directory}/.hafab-XXXXXXXX{ext})",
               "trap 'rm -f \"$tmp\"' EXIT",
               "trap 'exit 130' INT TERM HUP PIPE",
@@ -211,19 +263,26 @@ class Append(StateFunction):
             text = [text]
         if not isinstance(text, list) or not text:
             raise bad_arg(state, "text", "must be a line or a list of lines")
-        lines = []
-        for item in text:
-            lines.extend(str(item).splitlines())
-        state.prepared.update(path=path, lines=lines)
+        # Salt's chunks: each item of `text` is looked for as a whole (whitespace-insensitive, on whole
+        # lines, consecutive for a multi-line item); an item not found is appended whole.
+        chunks = [str(item) for item in text]
+        try:
+            patterns = [salt_whitespace_regex(c) for c in chunks]
+        except ValueError as exc:  # shlex: an unbalanced quote, which Salt cannot match either
+            raise bad_arg(state, "text", f"{exc} (Salt splits each line into shell words)") from None
+        state.prepared.update(path=path, chunks=chunks, patterns=patterns)
 
     def query(self, state, q):
         q.want_file(state.prepared["path"])
 
     def plan(self, state, facts):
-        path, lines = state.prepared["path"], state.prepared["lines"]
+        path = state.prepared["path"]
         fact = facts.files[path]
-        present = set((fact.content or "").splitlines())
-        missing = [line for line in lines if line not in present]
+        content = fact.content or ""
+        missing = []
+        for chunk, pattern in zip(state.prepared["chunks"], state.prepared["patterns"]):
+            if not re.search(pattern, content):
+                missing.extend(chunk.splitlines())
         if not missing:
             return Plan(comment=f"File {path} is in correct state")
         old = fact.content if fact.exists else ""
@@ -253,7 +312,8 @@ class Directory(StateFunction):
     def prepare(self, state, ctx):
         path = _absolute(state)
         require_bool(state, "makedirs")
-        state.prepared.update(path=path, mode=_mode(state) or _mode(state, "dir_mode"))
+        # Salt's file.directory: dir_mode, or `mode` when no dir_mode is given
+        state.prepared.update(path=path, mode=_mode(state, "dir_mode") or _mode(state))
 
     def query(self, state, q):
         q.stats.add(state.prepared["path"])
@@ -284,7 +344,10 @@ class Directory(StateFunction):
         q = shlex.quote(path)
         lines = ["set -e"]
         if plan.action == "create":
-            lines.append(f"mkdir {'-p ' if state.args.get('makedirs') else ''}{q}")
+            if state.args.get("makedirs"):  # missing parents as Salt's _makedirs: same mode and owner
+                lines += makedirs_lines(state, q, state.prepared["mode"])
+            else:
+                lines.append(f"mkdir {q}")
         lines += _owner_commands(state, q, state.prepared["mode"])
         result = host.run("\n".join(lines) + "\n")
         if result.exit_status != 0:

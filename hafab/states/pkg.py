@@ -70,7 +70,9 @@ def _all_installed(pkgs):
 def install_script(packages, refresh):
     """apt-get install of `packages`; apt-get update first if asked, or again if apt knows none of them."""
     names = " ".join(shlex.quote(p) for p in packages)
-    install = f"{APT_ENV} apt-get {APT_OPTS} install --no-install-recommends {names}"
+    # Recommends follow apt's configuration, as with Salt's pkg.installed (its install_recommends=True
+    # adds no flag); hafab has no install_recommends argument, so SLS cannot ask for less.
+    install = f"{APT_ENV} apt-get {APT_OPTS} install {names}"
     update = f"{APT_ENV} apt-get -q update"
     lines = ["set -e"]
     if refresh:

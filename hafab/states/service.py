@@ -2,6 +2,7 @@
 
 import shlex
 
+from hafab.errors import InputError
 from hafab.states.base import Outcome, Plan, StateFunction, command_failed, register, require_bool
 
 
@@ -95,6 +96,13 @@ class Running(_ServiceState):
 class Enabled(_ServiceState):
     function = "service.enabled"
     args = frozenset()
+
+    def prepare(self, state, ctx):
+        super().prepare(state, ctx)
+        if state.watch:  # resolved before prepare(), watch_in edges included
+            raise InputError(state.file, f"{state.id}: service.enabled: watch: Salt fails a watched "
+                                         "service.enabled when the watched state changes (its mod_watch only "
+                                         "knows running and dead): use require, or watch from service.running")
 
     def plan(self, state, facts):
         unit = _unit(facts, state.name)

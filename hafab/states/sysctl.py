@@ -5,7 +5,10 @@ import shlex
 
 from hafab.states.base import Outcome, Plan, StateFunction, bad_arg, command_failed, register
 
-DEFAULT_CONFIG = "/etc/sysctl.d/99-hafab.conf"
+# Salt's sysctl.default_config(): systemd (>= 207) reads only sysctl.d, other hosts /etc/sysctl.conf.
+DEFAULT_CONFIG = "/etc/sysctl.d/99-salt.conf"
+SYSV_CONFIG = "/etc/sysctl.conf"
+SALT_HEADER = "#\n# Kernel sysctl configuration\n#\n"  # what Salt writes first into a new config file
 KEY_RE = re.compile(r"^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$")
 
 
@@ -33,8 +36,8 @@ class Present(StateFunction):
             raise bad_arg(state, "name", f"{state.name!r} is not a sysctl key")
         if "value" not in state.args or state.args["value"] is None or isinstance(state.args["value"], (dict, list)):
             raise bad_arg(state, "value", "missing (the value to set)")
-        config = state.args.get("config", DEFAULT_CONFIG)
-        if not isinstance(config, str) or not config.startswith("/"):
+        config = state.args.get("config")  # None: Salt's default, chosen per host in plan()
+        if config is not None and (not isinstance(config, str) or not config.startswith("/")):
             raise bad_arg(state, "config", f"{config!r} is not an absolute path")
         value = state.args["value"]
         if isinstance(value, bool):
@@ -43,10 +46,13 @@ class Present(StateFunction):
 
     def query(self, state, q):
         q.sysctls.add(state.prepared["key"])
-        q.want_file(state.prepared["config"])
+        for config in [state.prepared["config"]] if state.prepared["config"] else [DEFAULT_CONFIG, SYSV_CONFIG]:
+            q.want_file(config)
 
     def plan(self, state, facts):
         key, value, config = (state.prepared[k] for k in ("key", "value", "config"))
+        config = config or (DEFAULT_CONFIG if facts.systemd else SYSV_CONFIG)
+        state.prepared["target"] = config  # the file apply() writes (the state belongs to this host alone)
         live = facts.sysctls.get(key)
         persisted = _persisted(facts.files[config].content, key)
         if live == value and persisted == value:
@@ -57,7 +63,7 @@ class Present(StateFunction):
         return Plan(changes=changes, comment=comment, action={"live": live != value, "persist": persisted != value})
 
     def apply(self, state, plan, host):
-        key, value, config = (state.prepared[k] for k in ("key", "value", "config"))
+        key, value, config = state.prepared["key"], state.prepared["value"], state.prepared["target"]
         q = shlex.quote
         lines = ["set -e"]
         if plan.action["live"]:
@@ -68,7 +74,7 @@ class Present(StateFunction):
                       f"tmp=$(mktemp $(dirname {q(config)})/.hafab-XXXXXXXX)",
                       "trap 'rm -f \"$tmp\"' EXIT",
                       f"if [ -f {q(config)} ]; then grep -v -E {q('^[[:space:]]*' + re.escape(key) + '[[:space:]]*=')} "
-                      f"{q(config)} > \"$tmp\" || true; fi",
+                      f"{q(config)} > \"$tmp\" || true; else printf %s {q(SALT_HEADER)} > \"$tmp\"; fi",
                       f"printf '%s\\n' {q(key + ' = ' + value)} >> \"$tmp\"",
                       "chmod 644 \"$tmp\"",
                       f"mv -f \"$tmp\" {q(config)}"]

@@ -88,7 +88,7 @@ def test_file_append_adds_only_missing_lines():
 
 def test_sysctl_present_live_and_persisted():
     st = state("sysctl.present", "net.ipv4.ip_nonlocal_bind", value=1)
-    conf = "/etc/sysctl.d/99-hafab.conf"
+    conf = "/etc/sysctl.d/99-salt.conf"  # Salt's default on systemd hosts
     p = plan(st, sysctls={"net.ipv4.ip_nonlocal_bind": "0"}, files={conf: FileFact(False)})
     assert p.changes == {"net.ipv4.ip_nonlocal_bind": "1"} and p.action == {"live": True, "persist": True}
     p = plan(st, sysctls={"net.ipv4.ip_nonlocal_bind": "1"},
