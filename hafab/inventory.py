@@ -140,6 +140,8 @@ def _cluster(where, raw, path):
     for key, choices in CLUSTER_CHOICES.items():
         if cluster[key] not in choices:
             raise InputError(where, f"cluster.{key}: {cluster[key]!r} must be one of {', '.join(choices)}")
+    if cluster["persistence"] == "cookie" and cluster["mode"] != "http":
+        raise InputError(where, "cluster.persistence: 'cookie' needs cluster.mode: http (use 'source' with tcp)")
     if not isinstance(cluster["stats_password_file"], str) or not cluster["stats_password_file"]:
         raise InputError(where, "cluster.stats_password_file: must be a path")
     return cluster

@@ -190,3 +190,11 @@ def test_unknown_role_is_checked_against_the_top_file(tmp_path):
     assert str(info.value) == \
         "hosts.yaml: hosts.web3.roles: role 'db' is not used by any target in states/top.sls"
     assert info.value.exit_code == EXIT_BAD_INPUT
+
+
+def test_cookie_persistence_needs_http_mode(tmp_path):
+    path = tmp_path / "hosts.yaml"
+    path.write_text("cluster: {vip: 10.0.0.10, subnet: 10.0.0.0/24, interface: eth1, virtual_router_id: 1,"
+                    " persistence: cookie, mode: tcp}\nhosts:\n  a: {address: 10.0.0.11, roles: [web]}\n")
+    with pytest.raises(InputError, match="cluster.persistence: 'cookie' needs cluster.mode: http"):
+        inventory.load(str(path))
