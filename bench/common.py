@@ -70,3 +70,27 @@ def provisioned_lab(hosts):
         finally:
             if started_here:
                 lab.down(inventory, progress=lambda _: None)
+
+
+@contextlib.contextmanager
+def project_copy(path):
+    """A throw-away copy of the project of hosts.yaml `path` (states, files, secrets) to edit freely;
+    yields (copy's hosts.yaml, the lab's ssh_config to reach the same hosts with)."""
+    inventory = inventorylib.load(path)
+    with tempfile.TemporaryDirectory(prefix="hafab-bench-copy-") as tmp:
+        for name in ("states", "files", ".secrets"):
+            src = os.path.join(inventory.root, name)
+            if os.path.exists(src):
+                shutil.copytree(src, os.path.join(tmp, name))
+        shutil.copy(path, os.path.join(tmp, "hosts.yaml"))
+        yield os.path.join(tmp, "hosts.yaml"), lab.ssh_config_path(inventory)
+
+
+def edit(root, relpath, old, new):
+    file = os.path.join(root, relpath)
+    with open(file) as f:
+        text = f.read()
+    if old not in text:
+        raise SystemExit(f"{relpath}: {old!r} not found")
+    with open(file, "w") as f:
+        f.write(text.replace(old, new, 1))

@@ -140,11 +140,14 @@ def draw(records, path):
 
     web_colours, lb_colours = colours_for(records)
     n = max(1, len(records))
-    fig = plt.figure(figsize=(12, 2.6 * n + 0.6))
-    grid = fig.add_gridspec(2 * n, 1, height_ratios=[5, 1] * n, hspace=0.15)
+    height = 3.0 * n + 0.8
+    fig = plt.figure(figsize=(12, height))
+    # per scenario: the requests, the VIP band, and a spacer for the next title
+    grid = fig.add_gridspec(3 * n, 1, height_ratios=[5, 1, 1.6] * n, hspace=0.1,
+                            top=1 - 0.7 / height, bottom=0.1 / height, left=0.07, right=0.98)
     for i, record in enumerate(records):
-        ax = fig.add_subplot(grid[2 * i])
-        band = fig.add_subplot(grid[2 * i + 1], sharex=ax)
+        ax = fig.add_subplot(grid[3 * i])
+        band = fig.add_subplot(grid[3 * i + 1], sharex=ax)
         _timeline(ax, band, record, web_colours, lb_colours)
     if not records:
         ax = fig.add_subplot(grid[0])
@@ -153,8 +156,9 @@ def draw(records, path):
     handles += [Patch(color=C503_COLOUR, label="503"), Patch(color=FAIL_COLOUR, label="failed / no answer")]
     handles += [Patch(color=c, label=f"VIP on {lb}") for lb, c in lb_colours.items()]
     handles += [Patch(color=NOBODY_COLOUR, label="VIP on nobody")]
-    fig.legend(handles=handles, loc="upper center", ncol=min(len(handles), 7), fontsize=8, frameon=False)
-    fig.savefig(path, dpi=90, bbox_inches="tight")
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(handles), 7),
+               fontsize=8, frameon=False)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
 
 

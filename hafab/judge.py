@@ -400,7 +400,10 @@ def judge_haproxy_config(output):
     text = [line for line in lines[:-1] if line.strip()]
     if rc == "0":
         return True, "haproxy -c: " + (text[-1] if text else "valid")
-    return False, f"haproxy -c exit {rc}: " + _trim(" | ".join(text[-2:]) or "no output")
+    # the first specific alert ("parsing [file:line] : unknown keyword ..."), not the closing summary
+    specific = [line for line in text if "ALERT" in line and "errors found" not in line.lower()]
+    why = re.sub(r"^\[ALERT\]\s*\(\d+\)\s*:\s*(config\s*:\s*)?", "", (specific or text or ["no output"])[0])
+    return False, f"haproxy -c exit {rc}: " + _trim(why)
 
 
 # --- persistence ------------------------------------------------------------------------------------

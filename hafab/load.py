@@ -30,14 +30,15 @@ MAX_WORKERS = 256
 
 @dataclass
 class Sample:
-    """One request: `sent` is time.monotonic() when it was scheduled to go (and went, give or take the
-    thread start); status None means no HTTP answer (`error` says why)."""
+    """One request: `sent` is time.monotonic() when it began (`due`: when the schedule wanted it to);
+    status None means no HTTP answer (`error` says why)."""
 
     sent: float
     status: int | None
     server: str | None
     latency: float
     error: str = ""
+    due: float | None = None
 
     @property
     def failed(self):
@@ -95,8 +96,8 @@ class Load:
 
     def _one(self, due):
         response = self.prober.get(self.address, self.path, timeout=self.timeout)
-        sample = Sample(sent=due, status=response.status, server=response.server, latency=response.latency,
-                        error=response.error)
+        sample = Sample(sent=response.started, status=response.status, server=response.server,
+                        latency=response.latency, error=response.error, due=due)
         with self._lock:
             self.samples.append(sample)
 
@@ -236,6 +237,11 @@ def _error_kind(error):
     return (error or "no answer").split(" ", 1)[0].rstrip(":")
 
 
+def max_lag_ms(samples):
+    """How late the worst request started against its schedule (the load generator's own health)."""
+    return round(max((s.sent - s.due for s in samples if s.due is not None), default=0.0) * 1000, 1)
+
+
 def between(samples, start, end=None):
     """Samples sent in [start, end)."""
     return [s for s in samples if s.sent >= start and (end is None or s.sent < end)]
@@ -290,8 +296,9 @@ def dominant_holder(timeline, start, end):
 
 
 def first_change_after(timeline, start, before):
-    """Time of the first holders change after `start` away from `before` (None if it never changed)."""
+    """When, after `start`, the VIP first arrived on holders other than `before` (None: it never did).
+    A VIP held by nobody has not arrived anywhere yet."""
     for when, holders in timeline:
-        if when > start and holders != before:
+        if when > start and holders and holders != before:
             return when
     return None

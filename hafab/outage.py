@@ -525,14 +525,15 @@ def execute(plan, fleet, progress=None, preflight=True):
         t_break = t_break or t_restore
         if plan.restore and broke:
             say(f"outage: {plan.name}: restoring")
-            errors = _each(broke, lambda n: restore_host(plan, fleet, n))
+            errors = restore_all(plan, fleet, broke, watcher)
             if errors:
                 restore_problems = errors
             else:
                 restored, restore_problems, took = wait_healthy(inventory, fleet, RESTORE_BOUND, load)
                 if restored:
-                    t_healthy = t_restore + took
-                    say(f"outage: {plan.name}: healthy again {took:.1f} s after the restore began")
+                    t_healthy = time.monotonic()
+                    say(f"outage: {plan.name}: healthy again {t_healthy - t_restore:.1f} s after the restore "
+                        f"began")
                     time.sleep(SETTLE)
         samples = load.stop()
         watch = watcher.stop()
@@ -541,6 +542,19 @@ def execute(plan, fleet, progress=None, preflight=True):
                     t_end, interval, {})
     record.report = report(plan, record, healed, restored, restore_problems)
     return record
+
+
+def restore_all(plan, fleet, names, watcher, wait_vip=5.0):
+    """Restore the webs at once, then the LBs one by one in inventory order, letting each take the VIP
+    when nobody holds it (so the first LB of hosts.yaml holds it after all LBs were down, every time)."""
+    lbs = {lb.name for lb in plan.inventory.lbs()}
+    errors = _each([n for n in names if n not in lbs], lambda n: restore_host(plan, fleet, n))
+    for name in [n for n in plan.inventory.hosts if n in names and n in lbs]:
+        errors += _each([name], lambda n: restore_host(plan, fleet, n))
+        deadline = time.monotonic() + wait_vip
+        while not watcher.holders_now() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return errors
 
 
 def _each(names, action):
@@ -570,10 +584,14 @@ def report(plan, record, healed, restored, restore_problems):
     after = loadlib.holder_at(timeline, record.t_end)
     expect = expectation(inventory, plan.hosts, loadlib.holder_name(before), healed)
     outage_samples = loadlib.between(record.samples, record.t_break, record.t_restore)
-    tail_samples = loadlib.between(record.samples, record.t_restore - tail, record.t_restore)
+    # judged: what clients saw before the restore began (a request still waiting then and answered
+    # afterwards says nothing about the outage)
+    tail_samples = [s for s in loadlib.between(record.samples, record.t_restore - tail, record.t_restore)
+                    if s.status is None or s.sent + s.latency <= record.t_restore]
     held, reasons = judge(expect, tail_samples, during)
     restore_samples = loadlib.between(record.samples, record.t_restore)
     moved = loadlib.first_change_after(timeline, record.t_break, before)
+    moved = moved if moved is not None and moved < record.t_restore else None
     restore = loadlib.summarize(restore_samples, record.interval)
     restore.update({"seconds": round(record.t_healthy - record.t_restore, 2) if record.t_healthy else None,
                     "problems": restore_problems[:5]})
@@ -597,6 +615,7 @@ def report(plan, record, healed, restored, restore_problems):
         "rate": plan.rate,
         "judged_last_s": tail,
         "break_s": round(record.t_broken - record.t_break, 3),
+        "load_max_lag_ms": loadlib.max_lag_ms(record.samples),
     }
 
 

@@ -3,7 +3,8 @@
 Per host, states run in the compiled order. Requisites keep Salt's meaning: a failed `require`/`watch`
 target fails the dependent, `onchanges` runs a state only when a target changed, and `watch` calls the
 function's mod_watch (restart/reload) when a watched state changed and the state itself changed nothing.
-After the first change on a host, facts are read again per state, since earlier changes may alter them.
+After a change on a host, the facts of the states still to run are read again (one round trip), since
+the change may alter them.
 """
 
 import concurrent.futures
@@ -244,7 +245,10 @@ def _run_state(host, state, results):
     if state.onchanges and not _changed(state.onchanges, results):
         return Outcome(True, "State was not run because none of the onchanges reqs changed")
     fn = statelib.lookup(state.function)
-    facts = host.gather([state]) if host.dirty else host.facts
+    if host.dirty:  # something changed since the facts were read: read them again for the rest, at once
+        host.facts = host.gather(host.states[host.states.index(state):])
+        host.dirty = False
+    facts = host.facts
     skip = _condition_comment(state, facts)
     if skip:
         return Outcome(True, skip)

@@ -162,7 +162,11 @@ class Managed(StateFunction):
         require_bool(state, "makedirs")
         require_bool(state, "show_changes", True)
         require_bool(state, "replace", True)
-        require_str(state, "check_cmd")
+        check_cmd = require_str(state, "check_cmd")
+        try:  # Salt runs file.managed's check_cmd without a shell: its words, then the temp file
+            state.prepared["check_argv"] = shlex.split(check_cmd) if check_cmd else []
+        except ValueError as exc:
+            raise bad_arg(state, "check_cmd", f"{exc}") from None
         require_str(state, "tmp_ext")
         state.prepared.update(path=path, text=text, mode=_mode(state), dir_mode=_mode(state, "dir_mode"),
                               sha256=hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest())
@@ -244,8 +248,10 @@ def write_script(state):
         lines.append(f"if [ -e {path} ]; then chmod --reference={path} \"$tmp\"; "
                      f"chown --reference={path} \"$tmp\"; else chmod 644 \"$tmp\"; fi")
     lines += _owner_commands(state, '"$tmp"', mode)
-    if state.args.get("check_cmd"):
-        lines.append(f"if ! out=$({state.args['check_cmd']} \"$tmp\" 2>&1); then "
+    if p.get("check_argv"):
+        # no shell, as Salt's cmd.run_all(python_shell=False): `a && b`, $VAR, globs are plain words
+        argv = " ".join(q(word) for word in p["check_argv"])
+        lines.append(f"if ! out=$({argv} \"$tmp\" 2>&1); then "
                      f"printf '%s\\n' \"$out\"; exit 3; fi")
     lines.append(f"mv -f \"$tmp\" {path}")
     return "\n".join(lines) + "\n"

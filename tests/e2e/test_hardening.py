@@ -16,7 +16,7 @@ SLOW_SLS = """
       file.managed:
         - name: TARGET/slow.conf
         - contents: new content
-        - check_cmd: sleep 2 && test -s
+        - check_cmd: sh -c 'sleep 2; test -s "$0"'  # Salt runs check_cmd without a shell
     after:
       cmd.run:
         - name: touch TARGET/after

@@ -283,8 +283,7 @@ def test_mode_tcp_uses_the_proxy_protocol(tmp_path):
 def test_cookie_persistence_needs_http(tmp_path):
     with pytest.raises(InputError) as info:
         compile_cluster(tmp_path, mode="tcp", persistence="cookie")
-    assert "cookie needs cluster.mode: http" in str(info.value)
-    assert "haproxy.cfg" in str(info.value)
+    assert "hosts.yaml: cluster.persistence: 'cookie' needs cluster.mode: http" in str(info.value)
 
 
 def test_block_direct_false_opens_http(tmp_path):

@@ -166,3 +166,17 @@ def test_unless_list_skips_only_when_every_command_succeeds(tmp_path):
     """)
     result, _ = run(states)
     assert result["runs"]["changes"], result["runs"]["comment"]
+
+
+def test_check_cmd_runs_without_a_shell_as_salt(tmp_path):
+    """Salt's file.managed runs check_cmd through cmd.run_all without a shell: `||` is a plain word."""
+    st = state("file.managed", str(tmp_path / "f"), contents="x", check_cmd="false || true")
+    result = LocalRemote().run(write_script(st), stdin=b"x\n")
+    assert result.exit_status == 3 and not (tmp_path / "f").exists()
+    st = state("file.managed", str(tmp_path / "g"), contents="x", check_cmd="test -s")
+    assert LocalRemote().run(write_script(st), stdin=b"x\n").exit_status == 0
+
+
+def test_check_cmd_unbalanced_quote_is_bad_input():
+    with pytest.raises(InputError, match="check_cmd"):
+        state("file.managed", "/etc/x", contents="x", check_cmd="sh -c 'x")

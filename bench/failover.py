@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Failover windows of the seed cluster, `timings: tuned` against `timings: seed`, medians of several runs.
+
+    .venv/bin/python bench/failover.py [--runs 5] [--prefix 192.168.78] [--timings tuned,seed]
+
+Brings up its own lab (a copy of states/, files/ and hosts.yaml on PREFIX.0/24, taken down at the end),
+provisions it with each timings value in turn and runs `hafab.outage` scenarios on it. The probe is the
+issue's: a new connection every 10 ms (100/s), 1 s timeout. "The master" is whichever LB holds the VIP
+when the run starts. Figures only, nothing asserted; not part of the test suite.
+
+  web server down      apache2 stopped on web1: failed requests / longest failure window
+  haproxy stopped      systemctl stop haproxy on the master
+  haproxy killed       SIGKILL to haproxy's main process on the master
+  master host lost     the master powered off at once (lab power cut)
+  old master back      the same host booted again: the restore's failed requests / window
+  haproxy hung         SIGSTOP to haproxy on the master: time until the VIP is on the other LB, and window
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+from common import REPO, inv
+
+from hafab import inventory as inventorylib
+from hafab import lab, outage
+
+RATE = 100  # a new connection every 10 ms
+
+# (label, kind, target, figure) - target "web1" or "master"; figure picks numbers from the report
+MEASURES = [
+    ("web server down", "service", "web1", "outage"),
+    ("haproxy stopped on the master", "service", "master", "outage"),
+    ("haproxy killed on the master", "kill", "master", "outage"),
+    ("master host lost (power cut)", "host", "master", "outage"),
+    ("old master back (boot)", "host", "master", "restore"),
+    ("haproxy hung on the master", "hang", "master", "hang"),
+]
+DURATION = {"tuned": 3.0, "seed": 7.0}
+HANG_DURATION = {"tuned": 4.0, "seed": 9.0}
+
+
+def make_tree(directory, prefix, timings):
+    for name in ("states", "files"):
+        shutil.copytree(os.path.join(REPO, name), os.path.join(directory, name))
+    with open(os.path.join(REPO, "hosts.yaml")) as f:
+        text = f.read().replace("192.168.50.", prefix + ".")
+    text = text.replace("virtual_router_id: 51", "virtual_router_id: 78")
+    path = os.path.join(directory, "hosts.yaml")
+    with open(path, "w") as f:
+        f.write(set_timings(text, timings))
+    return path
+
+
+def set_timings(text, timings):
+    lines = [line for line in text.splitlines() if not line.strip().startswith("timings:")]
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith("subnet:"))
+    lines.insert(at + 1, f"  timings: {timings}")
+    return "\n".join(lines) + "\n"
+
+
+def master(inventory):
+    holder = lab.status(inventory)["vip_holder"]
+    if not holder:
+        raise SystemExit("nobody holds the VIP")
+    return holder
+
+
+def one(path, kind, target, duration):
+    inventory = inventorylib.load(path)
+    host = master(inventory) if target == "master" else target
+    record = outage.run(path, [host], kind=kind, duration=duration, rate=RATE)
+    return record.report
+
+
+def figures(report, figure):
+    """(failed, window_ms, extra ms or None) for one run."""
+    if figure == "restore":
+        restore = report["restore"]
+        return restore["failed"], restore["window_ms"], None
+    probe = report["probe"]
+    return probe["failed"], probe["window_ms"], report.get("vip_moved_ms") if figure == "hang" else None
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def cell(results):
+    if not results:
+        return "-"
+    failed = median([r[0] for r in results])
+    window = median([r[1] for r in results])
+    moved = median([r[2] for r in results])
+    windows = [r[1] for r in results]
+    text = f"{failed:g} failed, {window:g} ms ({min(windows):g}-{max(windows):g})"
+    if moved is not None:
+        text += f"; VIP moved {moved:g} ms"
+    return text
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per measure (default 5)")
+    parser.add_argument("--prefix", default="192.168.78", help="the lab's /24 (default 192.168.78)")
+    parser.add_argument("--timings", default="tuned,seed", help="comma-separated timings values to compare")
+    args = parser.parse_args()
+    timings_list = [t.strip() for t in args.timings.split(",") if t.strip()]
+    results = {t: {label: [] for label, *_ in MEASURES} for t in timings_list}
+    notes = []
+    with tempfile.TemporaryDirectory(prefix="hafab-failover-") as tmp:
+        path = make_tree(tmp, args.prefix, timings_list[0])
+        inventory = inventorylib.load(path)
+        if lab.is_up(inventory):
+            raise SystemExit(f"a lab on {args.prefix}.0/24 is already up here: pick another --prefix")
+        try:
+            print(f"bringing up a lab on {args.prefix}.0/24...", file=sys.stderr)
+            inv("lab.up", "--inventory", path)
+            for timings in timings_list:
+                with open(path) as f:
+                    text = set_timings(f.read(), timings)
+                with open(path, "w") as f:
+                    f.write(text)
+                print(f"provisioning timings: {timings}...", file=sys.stderr)
+                inv("provision", "--inventory", path)
+                time.sleep(2)
+                for run in range(1, args.runs + 1):
+                    for label, kind, target, figure in MEASURES:
+                        if figure == "restore":
+                            continue  # taken from the host-lost run below
+                        duration = (HANG_DURATION if kind == "hang" else DURATION)[timings]
+                        try:
+                            report = one(path, kind, target, duration)
+                        except Exception as exc:  # noqa: BLE001 - a figure is missing, the bench goes on
+                            notes.append(f"{timings} run {run} {label}: {exc}")
+                            continue
+                        if not report["ok"]:
+                            notes.append(f"{timings} run {run} {label}: not held/restored: {report['reasons']}")
+                        results[timings][label].append(figures(report, figure))
+                        if kind == "host":
+                            results[timings]["old master back (boot)"].append(figures(report, "restore"))
+                        print(f"  {timings} run {run}: {label}: failed {report['probe']['failed']}, window "
+                              f"{report['probe']['window_ms']:g} ms, restore failed {report['restore']['failed']}",
+                              file=sys.stderr)
+        finally:
+            lab.down(inventory, progress=lambda _: None)
+    print(f"\nFailover windows, medians of {args.runs} runs (failed requests, longest failure window in ms with "
+          f"min-max); probe: new connection every 10 ms, 1 s timeout")
+    width = max(len(label) for label, *_ in MEASURES)
+    print(f"{'event':<{width}}  " + "  ".join(f"{t:<48}" for t in timings_list).rstrip())
+    for label, *_ in MEASURES:
+        print(f"{label:<{width}}  " + "  ".join(f"{cell(results[t][label]):<48}" for t in timings_list).rstrip())
+    for note in notes:
+        print("note: " + note)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""`inv salt.*`: hand the state tree to Salt (export), and the offline Salt wheel cache for the lab."""
+
+import sys
+
+from invoke import Collection, task
+
+from hafab.cli.common import reports_errors
+from hafab.inventory import load
+
+INVENTORY_HELP = "Path of the inventory file (default: hosts.yaml)."
+
+
+def _progress(line):
+    print(line, file=sys.stderr)
+
+
+@task(auto_shortflags=False, help={
+    "out": "Directory to write (default: out/salt); replaced whole, refused when it holds anything else.",
+    "inventory": INVENTORY_HELP})
+@reports_errors
+def export(c, out="out/salt", inventory="hosts.yaml"):
+    """Write states/ + files/ as a Salt file root, each host's pillar, a roster and a README to --out.
+
+    The pillar holds the stats password: the directory is written 0700, its files 0600.
+    """
+    from hafab import salt_export
+
+    path = salt_export.export(load(inventory), out=out, progress=_progress)
+    print(path)
+
+
+@task(auto_shortflags=False)
+@reports_errors
+def cache(c):
+    """Build (once) the wheel cache that installs Salt 3008.4 on lab hosts offline; print its path."""
+    from hafab.lab import saltcache
+
+    print(saltcache.ensure(progress=_progress))
+
+
+salt_collection = Collection("salt", export, cache)
