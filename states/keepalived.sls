@@ -36,6 +36,9 @@ net.ipv4.ip_nonlocal_bind:
     - require:
       - pkg: keepalived-pkg
 
+# timings: tuned binds keepalived to haproxy in systemd (haproxy stops or dies -> keepalived stops at
+# once and hands the VIP over); timings: seed leaves detection to the check script, as the tutorial did.
+{%- if pillar['timings'] == 'tuned' %}
 /etc/systemd/system/keepalived.service.d/hafab-bind-haproxy.conf:
   file.managed:
     - source: salt://systemd/keepalived-bind-haproxy.conf
@@ -51,6 +54,13 @@ net.ipv4.ip_nonlocal_bind:
     - group: root
     - mode: '0644'
     - makedirs: True
+{%- else %}
+/etc/systemd/system/keepalived.service.d/hafab-bind-haproxy.conf:
+  file.absent: []
+
+/etc/systemd/system/haproxy.service.d/hafab-wants-keepalived.conf:
+  file.absent: []
+{%- endif %}
 
 systemd-daemon-reload:
   cmd.run:
