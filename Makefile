@@ -8,16 +8,17 @@ INV := $(VENV)/bin/inv
 # Machine packages: nspawn lab, sshd for the SSH tests, the config checkers for the template tests,
 # vagrant for `vagrant validate`.
 APT_PACKAGES := systemd-container debootstrap dpkg-dev openssh-server iproute2 haproxy keepalived \
-	apache2 nftables vagrant vagrant-libvirt
+	apache2 nftables vagrant vagrant-libvirt wrk
 
 .PHONY: demo test deps apt venv lab-down bench clean
 
 demo: deps
 	$(INV) lab.up
 	$(INV) provision
-	$(INV) lab.status
+	$(INV) verify
 	@echo
-	@echo "The cluster is up. Next: $(INV) verify; ssh -F .lab/ssh_config hap1; $(INV) outage --host web1"
+	@echo "The cluster is up and verified: curl http://$$($(PY) -c 'import yaml; print(yaml.safe_load(open("hosts.yaml"))["cluster"]["vip"])')/"
+	@echo "Next: $(INV) outage --host web1 | $(INV) drill --plot drill.png | ssh -F .lab/ssh_config hap1 | $(INV) lab.down"
 
 test: deps
 	$(PY) -m pytest -q tests
@@ -33,6 +34,16 @@ $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
+
+# Figures for the README's Performance table (not part of `make test`; several minutes).
+bench: deps
+	$(PY) bench/noop.py --hosts 4
+	$(PY) bench/noop.py --hosts 32
+	$(PY) bench/roundtrips.py
+	$(PY) bench/change.py
+	$(PY) bench/first.py
+	$(PY) bench/throughput.py
+	$(PY) bench/failover.py
 
 lab-down:
 	$(INV) lab.down

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Requests/s and latency through the VIP against straight to one web server: same client, same run.
+
+    .venv/bin/python bench/throughput.py [--runs 3] [--seconds 5] [--prefix 192.168.92]
+
+Uses its own lab on PREFIX.0/24 (a copy of the project with block_direct: false, so that this machine
+may reach a web server directly), taken down at the end. The client is wrk (Debian's package), 2
+threads, 16 connections, keep-alive, bounded to --seconds per run; the runs alternate VIP, web1, ...
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+
+from common import REPO, inv
+
+from hafab import inventory as inventorylib
+from hafab import lab, netguard
+
+
+def wrk(address, seconds):
+    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", f"http://{address}/"],
+                         capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    latency = {p: _ms(re.search(rf"^\s+{p}%\s+(\S+)", out, re.M).group(1)) for p in ("50", "99")}
+    return rps, latency["50"], latency["99"]
+
+
+def _ms(text):
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--prefix", default="192.168.92")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    with tempfile.TemporaryDirectory(prefix="hafab-throughput-") as tmp:
+        for name in ("states", "files"):
+            shutil.copytree(os.path.join(REPO, name), os.path.join(tmp, name))
+        path = os.path.join(tmp, "hosts.yaml")
+        with open(os.path.join(REPO, "hosts.yaml")) as f, open(path, "w") as out:
+            out.write(f.read().replace("192.168.50.", args.prefix + ".")
+                      .replace("block_direct: true", "block_direct: false"))
+        inventory = inventorylib.load(path)
+        vip, web1 = inventory.cluster["vip"], inventory.hosts["web1"].address
+        try:
+            inv("lab.up", "--inventory", path)
+            inv("provision", "--inventory", path)
+            inv("verify", "--inventory", path, check=False)
+            bridge = lab.bridge_name(inventory)
+            for address in (vip, web1):
+                netguard.require_lab_route(address, bridge)
+            results = {"vip": [], "web1": []}
+            for _ in range(args.runs):
+                results["vip"].append(wrk(vip, args.seconds))
+                results["web1"].append(wrk(web1, args.seconds))
+        finally:
+            lab.down(inventory, progress=lambda _: None)
+    print(f"wrk -t2 -c16, {args.seconds} s x {args.runs} runs each, medians:")
+    for name, rows in results.items():
+        print(f"  {name:<5} {statistics.median(r[0] for r in rows):9.0f} req/s   "
+              f"p50 {statistics.median(r[1] for r in rows):6.2f} ms   p99 {statistics.median(r[2] for r in rows):6.2f} ms")
+    ratio = statistics.median(v[0] / w[0] for v, w in zip(results["vip"], results["web1"]))
+    print(f"  VIP / direct throughput ratio: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
