@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import time
 
-from common import INV, inv, provisioned_lab, spread, timed
+from common import INV, provisioned_lab, spread, timed
 
 from hafab import inventory as inventorylib
 from hafab import lab, runner, sls, target

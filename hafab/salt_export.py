@@ -55,8 +55,8 @@ def host_pillar(inventory, host):
 
 def check_grains(root):
     """Refuse templates that read grains which differ under Salt (roles, ipv4...): read pillar instead."""
-    for top in ("states", "files"):
-        base = os.path.join(root, top)
+    for tree in ("states", "files"):
+        base = os.path.join(root, tree)
         for dirpath, _, names in os.walk(base):
             for name in sorted(names):
                 path = os.path.join(dirpath, name)
@@ -88,17 +88,17 @@ def check_top(root):
 def _merged_tree(root):
     """[(relative path in the file root, absolute source path)] of states/ and files/; a clash is bad input."""
     entries = {}
-    for top in ("states", "files"):
-        base = os.path.join(root, top)
+    for tree in ("states", "files"):
+        base = os.path.join(root, tree)
         for dirpath, dirnames, names in os.walk(base):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
             for name in sorted(names):
                 path = os.path.join(dirpath, name)
                 rel = os.path.relpath(path, base)
                 if rel in entries:
-                    raise InputError(f"{top}/{rel}", f"also in {entries[rel][0]}/: Salt has one file root, "
+                    raise InputError(f"{tree}/{rel}", f"also in {entries[rel][0]}/: Salt has one file root, "
                                                      "a path cannot be in both states/ and files/")
-                entries[rel] = (top, path)
+                entries[rel] = (tree, path)
     return [(rel, path) for rel, (_, path) in entries.items()]
 
 
@@ -158,10 +158,10 @@ def _write_tree(tmp, out, files, pillars, inventory):
         dest = os.path.join(tmp, "file_root", rel)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         shutil.copyfile(src, dest)
-    top = {"base": {name: [f"hosts.{name}"] for name in pillars}}
+    pillar_top = {"base": {name: [f"hosts.{name}"] for name in pillars}}
     _write(os.path.join(tmp, "pillar", "top.sls"),
            "# Made by `inv salt.export` from hosts.yaml: each minion (id = host name) gets its own pillar.\n"
-           + _yaml(top))
+           + _yaml(pillar_top))
     for name, pillar in pillars.items():
         # `#!yaml`: plain YAML, not Jinja first (the stats password may contain `{{`).
         _write(os.path.join(tmp, "pillar", "hosts", f"{name}.sls"),

@@ -6,7 +6,6 @@ holding the cluster's packages, so `apt-get install` inside a host works offline
 """
 
 import contextlib
-import fcntl
 import glob
 import hashlib
 import os
@@ -15,6 +14,7 @@ import time
 
 from hafab.errors import HostError
 from hafab.lab import aptrepo, sources
+from hafab.lab.cache import BuiltOnce
 from hafab.lab.run import run, stream
 
 CACHE_DIR = "/var/cache/hafab"
@@ -35,25 +35,18 @@ def recipe_digest():
     return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
 
+def _cache():
+    return BuiltOnce(BASE_DIR, MARKER, LOCK_PATH, recipe_digest())
+
+
 def is_ready(base_dir=BASE_DIR):
-    try:
-        with open(os.path.join(base_dir, MARKER)) as f:
-            return f.read().strip() == recipe_digest()
-    except OSError:
-        return False
+    return _cache().is_ready(base_dir)
 
 
 def ensure(progress=print):
     """Return the base dir, building it first when missing or stale (one builder at a time)."""
-    if is_ready():
-        return BASE_DIR
-    os.makedirs(CACHE_DIR, exist_ok=True)
-    with _locked():
-        if is_ready():  # another process built it while we waited
-            return BASE_DIR
-        started = time.monotonic()
-        progress("lab: building the base root (once; a few minutes)")
-        _build(progress)
+    started = time.monotonic()
+    if _cache().ensure(lambda tmp: _build(tmp, progress)):
         progress(f"lab: base root ready in {time.monotonic() - started:.0f}s")
     return BASE_DIR
 
@@ -62,41 +55,20 @@ def purge(progress=print):
     """Drop the cached base (refused by the caller while a lab still uses it)."""
     if not os.path.isdir(CACHE_DIR):
         return
-    with _locked():
+    with _cache().locked():
         for path in glob.glob(os.path.join(CACHE_DIR, "base*")):
             if path != LOCK_PATH:
                 shutil.rmtree(path, ignore_errors=True)
         progress(f"lab: removed the cached base {BASE_DIR}")
 
 
-@contextlib.contextmanager
-def _locked():
-    with open(LOCK_PATH, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _build(progress):
+def _build(tmp, progress):
+    progress("lab: building the base root (once; a few minutes)")
     mirror = sources.mirror_for(SUITE)
-    tmp = f"{BASE_DIR}.build-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        _debootstrap(tmp, mirror, progress)
-        _fetch_cluster_packages(tmp, mirror, progress)
-        _configure(tmp)
-        _forget_mirror(tmp, mirror)
-        with open(os.path.join(tmp, MARKER), "w") as f:
-            f.write(recipe_digest() + "\n")
-        old = f"{BASE_DIR}.old-{os.getpid()}"
-        if os.path.exists(BASE_DIR):
-            os.rename(BASE_DIR, old)
-        os.rename(tmp, BASE_DIR)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    _debootstrap(tmp, mirror, progress)
+    _fetch_cluster_packages(tmp, mirror, progress)
+    _configure(tmp)
+    _forget_mirror(tmp, mirror)
 
 
 def _debootstrap(root, mirror, progress):

@@ -14,18 +14,16 @@ cache instead, so /opt/salt/bin/pip exists afterwards all the same.
 3008.5 does not install here (a certifi pin), hence 3008.4.
 """
 
-import contextlib
-import fcntl
 import glob
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 
 from hafab.errors import HostError
+from hafab.lab.cache import BuiltOnce
 from hafab.lab.run import stream
 
 SALT_VERSION = "3008.4"
@@ -58,65 +56,37 @@ def recipe_digest():
     return hashlib.sha256(repr((REQUIREMENTS, GLIBC_MAX, INSTALL_SCRIPT)).encode()).hexdigest()[:16]
 
 
+def _cache():
+    return BuiltOnce(CACHE_DIR, MARKER, LOCK_PATH, recipe_digest())
+
+
 def is_ready(cache_dir=CACHE_DIR):
-    try:
-        with open(os.path.join(cache_dir, MARKER)) as f:
-            return f.read().strip() == recipe_digest()
-    except OSError:
-        return False
+    return _cache().is_ready(cache_dir)
 
 
 def ensure(progress=print):
     """The cache directory, built first when missing or stale (one builder at a time)."""
-    if is_ready():
-        return CACHE_DIR
-    os.makedirs(WHEELS_ROOT, exist_ok=True)
-    with _locked():
-        if is_ready():
-            return CACHE_DIR
-        started = time.monotonic()
-        progress(f"salt cache: building wheels of salt {SALT_VERSION} and its dependencies (once)")
-        _build(progress)
-        progress(f"salt cache: ready in {time.monotonic() - started:.0f}s: {CACHE_DIR}")
+    started = time.monotonic()
+    try:
+        if _cache().ensure(lambda tmp: _build(tmp, progress)):
+            progress(f"salt cache: ready in {time.monotonic() - started:.0f}s: {CACHE_DIR}")
+    except HostError as exc:
+        raise HostError(_scrub(str(exc))) from None
     return CACHE_DIR
 
 
-@contextlib.contextmanager
-def _locked():
-    with open(LOCK_PATH, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _build(progress):
-    tmp = f"{CACHE_DIR}.build-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    try:
-        argv = [sys.executable, "-m", "pip", "wheel", "--disable-pip-version-check", "--progress-bar", "off",
-                "--wheel-dir", tmp, *REQUIREMENTS]
-        stream(argv, _pip_progress(progress), timeout=BUILD_TIMEOUT)
-        wheels = sorted(os.path.basename(p) for p in glob.glob(os.path.join(tmp, "*.whl")))
-        check_wheels(wheels)
-        script = os.path.join(tmp, "install-salt.sh")
-        with open(script, "w") as f:
-            f.write(INSTALL_SCRIPT)
-        os.chmod(script, 0o755)
-        with open(os.path.join(tmp, MARKER), "w") as f:
-            f.write(recipe_digest() + "\n")
-        old = f"{CACHE_DIR}.old-{os.getpid()}"
-        if os.path.exists(CACHE_DIR):
-            os.rename(CACHE_DIR, old)
-        os.rename(tmp, CACHE_DIR)
-        shutil.rmtree(old, ignore_errors=True)
-        progress(f"salt cache: {len(wheels)} wheels")
-    except HostError as exc:
-        raise HostError(_scrub(str(exc))) from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+def _build(tmp, progress):
+    progress(f"salt cache: building wheels of salt {SALT_VERSION} and its dependencies (once)")
+    argv = [sys.executable, "-m", "pip", "wheel", "--disable-pip-version-check", "--progress-bar", "off",
+            "--wheel-dir", tmp, *REQUIREMENTS]
+    stream(argv, _pip_progress(progress), timeout=BUILD_TIMEOUT)
+    wheels = sorted(os.path.basename(p) for p in glob.glob(os.path.join(tmp, "*.whl")))
+    check_wheels(wheels)
+    script = os.path.join(tmp, "install-salt.sh")
+    with open(script, "w") as f:
+        f.write(INSTALL_SCRIPT)
+    os.chmod(script, 0o755)
+    progress(f"salt cache: {len(wheels)} wheels")
 
 
 _URL_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I)
