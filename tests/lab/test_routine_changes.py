@@ -45,7 +45,7 @@ def test_a_routine_change_under_load_fails_no_request(cluster, what, template, o
                      for ret in rets.values() if ret["changes"] and ret["__id__"] == target}
     assert changed_hosts == set(hosts)
     summary = load.summarize(samples, 0.01)
-    assert summary["requests"] > 300
+    assert summary["requests"] >= 200  # two seconds of load at 100/s at least, around the provision
     assert summary["failed"] == 0, summary
     assert cluster.inv("provision").returncode == 0  # back to the original
 
