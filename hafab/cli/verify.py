@@ -6,8 +6,6 @@ import sys
 from invoke import Exit, task
 
 from hafab.cli.common import reports_errors
-from hafab.verify import table
-from hafab.verify import verify as run_verify
 
 
 @task(
@@ -26,6 +24,8 @@ def verify(c, json=False, requests=None, ssh_config=None, inventory="hosts.yaml"
     Exit 0 when every check passed, 1 when any failed, 2 on bad input or when the lab is not up
     (nothing is sent then).
     """
+    from hafab.verify import table, verify as run_verify  # the engine loads only when a task runs
+
     report = run_verify(inventory, requests=_count(requests), ssh_config=ssh_config)
     if json:
         sys.stdout.write(jsonlib.dumps(report.as_dict(), indent=2) + "\n")
