@@ -166,6 +166,8 @@ def connect(name, ssh_config_path, timeout=None):
     conn.connect_kwargs.setdefault("auth_timeout", connect_timeout)
     _check_host_keys(conn.client, settings)
     try:
+        if not conn.gateway:
+            conn.connect_kwargs["sock"] = _socket(conn.host, conn.port, connect_timeout)
         conn.open()
     except paramiko.BadHostKeyException as exc:
         raise HostError(f"{name}: host key changed ({exc.key.get_name()}); refusing to connect. "
@@ -177,6 +179,14 @@ def connect(name, ssh_config_path, timeout=None):
     except OSError as exc:
         raise HostError(f"{name}: unreachable: {exc.strerror or exc}") from None
     return Remote(name, conn)
+
+
+def _socket(host, port, timeout):
+    """A TCP connection with Nagle off: SSH sends many small packets and waits for each answer, and
+    Nagle plus delayed ACKs cost ~40 ms per command otherwise (measured on the lab: 47 ms -> 4 ms)."""
+    sock = socket.create_connection((host, port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 def _check_host_keys(client, settings):
