@@ -172,6 +172,9 @@ def connect(name, ssh_config_path, timeout=None):
     except paramiko.BadHostKeyException as exc:
         raise HostError(f"{name}: host key changed ({exc.key.get_name()}); refusing to connect. "
                         f"If the host was rebuilt on purpose, remove its old key from the known_hosts file") from None
+    except paramiko.AuthenticationException:
+        keys = ", ".join(settings.get("identityfile") or ["the default keys"])
+        raise HostError(f"{name}: authentication failed: {conn.user}@{conn.host} accepts none of {keys}") from None
     except paramiko.SSHException as exc:
         raise HostError(f"{name}: SSH failed: {exc}") from None
     except (socket.timeout, TimeoutError):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import subprocess
 import textwrap
 
 import pytest
@@ -203,4 +204,19 @@ def test_bad_input_exits_2_before_any_connection(tmp_path, sshd):
     result = inv("provision", "--inventory", str(root / "hosts.yaml"), "--ssh-config", config)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "sorce" in result.stderr
+    assert list(target.iterdir()) == []
+
+
+def test_a_key_the_host_does_not_accept_is_reported_and_changes_nothing(tmp_path, sshd):
+    target = tmp_path / "target"
+    target.mkdir()
+    (tmp_path / "proj").mkdir()
+    root = make_project(tmp_path / "proj", target, APP_SLS, hosts=("alpha",))
+    wrong_key = tmp_path / "wrong_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong_key)], check=True)
+    config = write_ssh_config(tmp_path / "ssh_config", {**sshd, "key": str(wrong_key)}, ("alpha",))
+    result = inv("provision", "--inventory", str(root / "hosts.yaml"), "--ssh-config", config, "--json")
+    assert result.returncode == 1
+    error = json.loads(result.stdout)["errors"]["alpha"]
+    assert "authentication" in error.lower()
     assert list(target.iterdir()) == []
