@@ -6,6 +6,7 @@ leave the cluster restored: `inv verify` passes afterwards. Timings are measured
 """
 
 import json
+import os
 import time
 
 import pytest
@@ -137,6 +138,8 @@ def test_drill_plot_writes_a_timeline_png(cluster, tmp_path):
     result = cluster.inv("drill", "--json", "--duration", "2", "--plot", str(png), timeout=900)
     doc = json.loads(result.stdout)
     assert result.returncode == (0 if doc["ok"] else 1)
+    with open(os.path.join(cluster.root, ".secrets", "stats-password")) as f:
+        assert f.read().strip() not in result.stdout + result.stderr  # the drill never shows the secret
     assert [s["scenario"] for s in doc["scenarios"]] == [
         "web1 down", "web2 down", "web1+web2 down", "hap1 down", "hap2 down", "hap1+hap2 down",
         "hap1 down (host)"]
