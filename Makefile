@@ -8,7 +8,7 @@ INV := $(VENV)/bin/inv
 # Machine packages: nspawn lab, sshd for the SSH tests, the config checkers for the template tests,
 # vagrant for `vagrant validate`.
 APT_PACKAGES := systemd-container debootstrap dpkg-dev openssh-server iproute2 haproxy keepalived \
-	apache2 nftables vagrant vagrant-libvirt wrk
+	apache2 nftables vagrant vagrant-libvirt wrk sudo
 
 .PHONY: demo test deps apt venv lab-down bench clean
 

@@ -56,7 +56,7 @@ def sshd(tmp_path_factory):
     config = base / "sshd_config"
     config.write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile {base}/sshd.pid\n"
-        f"AuthorizedKeysFile {base}/authorized_keys\nPermitRootLogin prohibit-password\n"
+        f"AuthorizedKeysFile {base}/authorized_keys .ssh/authorized_keys\nPermitRootLogin prohibit-password\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
         "MaxSessions 100\nMaxStartups 100\nLogLevel ERROR\n")
     proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdin=subprocess.DEVNULL,
@@ -74,7 +74,7 @@ def sshd(tmp_path_factory):
             proc.wait()
 
 
-def write_ssh_config(path, sshd, hosts, known_hosts=None, dead=()):
+def write_ssh_config(path, sshd, hosts, known_hosts=None, dead=(), user="root"):
     """ssh_config with a Host entry per name; names in `dead` point at a closed port."""
     known_hosts = known_hosts or os.path.join(os.path.dirname(path), "known_hosts")
     if not os.path.exists(known_hosts):
@@ -84,10 +84,38 @@ def write_ssh_config(path, sshd, hosts, known_hosts=None, dead=()):
     with open(path, "w") as fh:
         for name in hosts:
             port = closed if name in dead else sshd["port"]
-            fh.write(f"Host {name}\n  HostName 127.0.0.1\n  Port {port}\n  User root\n"
+            fh.write(f"Host {name}\n  HostName 127.0.0.1\n  Port {port}\n  User {user}\n"
                      f"  IdentityFile {sshd['key']}\n  UserKnownHostsFile {known_hosts}\n"
                      "  StrictHostKeyChecking yes\n  ConnectTimeout 3\n\n")
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def sudo_user(sshd):
+    """A throwaway login user allowed `sudo` without a password (removed at the end), or a skip
+    (a failure in CI) when sudo is not installed."""
+    if not shutil.which("sudo") or not shutil.which("useradd"):
+        if os.environ.get("CI"):
+            pytest.fail("sudo is not installed; .ci/run must install it")
+        pytest.skip("sudo is not installed")
+    name = f"hafab-e2e-{os.getpid()}"
+    sudoers = f"/etc/sudoers.d/{name}"
+    # password "*": no password login, but not "locked", which sshd refuses even for keys
+    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", "--password", "*", name], check=True)
+    try:
+        with open(sudoers, "w") as fh:
+            fh.write(f"{name} ALL=(ALL) NOPASSWD: ALL\n")
+        os.chmod(sudoers, 0o440)
+        home = os.path.expanduser(f"~{name}")
+        os.makedirs(f"{home}/.ssh", mode=0o700)
+        shutil.copy(sshd["key"] + ".pub", f"{home}/.ssh/authorized_keys")
+        shutil.chown(f"{home}/.ssh", name, name)
+        shutil.chown(f"{home}/.ssh/authorized_keys", name, name)
+        yield name
+    finally:
+        if os.path.exists(sudoers):
+            os.remove(sudoers)
+        subprocess.run(["userdel", "--remove", name], capture_output=True)
 
 
 def inv(*args, cwd=REPO, timeout=300):

@@ -220,3 +220,19 @@ def test_a_key_the_host_does_not_accept_is_reported_and_changes_nothing(tmp_path
     error = json.loads(result.stdout)["errors"]["alpha"]
     assert "authentication" in error.lower()
     assert list(target.iterdir()) == []
+
+
+def test_a_non_root_user_provisions_through_sudo(tmp_path, sshd, sudo_user):
+    target = tmp_path / "target"
+    target.mkdir(mode=0o700)  # only root may write here: the states work only through sudo
+    os.chmod(tmp_path, 0o755)
+    (tmp_path / "proj").mkdir()
+    root = make_project(tmp_path / "proj", target, APP_SLS, hosts=("alpha",))
+    config = write_ssh_config(tmp_path / "ssh_config", sshd, ("alpha",), user=sudo_user)
+    first = inv("provision", "--inventory", str(root / "hosts.yaml"), "--ssh-config", config, "--json")
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr
+    motd = target / "alpha" / "motd"
+    assert motd.read_text() == "host alpha at 10.99.0.20\n" and os.stat(motd).st_uid == 0
+    again = json.loads(inv("provision", "--inventory", str(root / "hosts.yaml"), "--ssh-config", config,
+                           "--json").stdout)
+    assert again["summary"]["changed"] == 0 and not again["errors"]
