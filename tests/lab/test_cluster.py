@@ -114,26 +114,61 @@ def test_template_change_changes_one_file_and_reloads_haproxy(cluster):
         assert cluster.inv("provision").returncode == 0
 
 
-def test_invalid_haproxy_config_fails_and_leaves_live_config_and_haproxy_alone(cluster):
-    live = cluster.ssh("hap1", "sha256sum /etc/haproxy/haproxy.cfg").stdout
-    pid = haproxy_pid(cluster, "hap1")
-    path, original = _edit(cluster, "files/haproxy/haproxy.cfg", "\nfrontend", "\nthis-is-not-a-keyword\nfrontend")
+BROKEN_CONFIGS = [
+    # (template, text to break it, host, live file, service, words of the validator's own message)
+    ("files/haproxy/haproxy.cfg", ("\nfrontend", "\nthis-is-not-a-keyword\nfrontend"), "hap1",
+     "/etc/haproxy/haproxy.cfg", "haproxy", "unknown keyword"),
+    ("files/keepalived/keepalived.conf", ("    virtual_router_id {{", "    virtual_router_id 9{{"), "hap1",
+     "/etc/keepalived/keepalived.conf", "keepalived", "outside range"),
+    ("files/apache/000-default.conf", ("<VirtualHost", "ThisIsNotADirective on\n<VirtualHost"), "web1",
+     "/etc/apache2/sites-available/000-default.conf", "apache2", "Invalid command"),
+]
+
+
+def main_pid(cluster, host, service):
+    return cluster.ssh(host, f"systemctl show -p MainPID --value {service}").stdout.strip()
+
+
+@pytest.mark.parametrize("template,breakage,host,live,service,words", BROKEN_CONFIGS,
+                         ids=["haproxy.cfg", "keepalived.conf", "apache vhost"])
+def test_an_invalid_config_fails_its_state_and_leaves_the_live_one_and_the_service_alone(
+        cluster, template, breakage, host, live, service, words):
+    before = cluster.ssh(host, f"sha256sum {live}").stdout
+    pid = main_pid(cluster, host, service)
+    path, original = _edit(cluster, template, *breakage)
     try:
-        result = cluster.inv("provision", "--hosts", "hap1", "--json")
+        result = cluster.inv("provision", "--hosts", host, "--json")
         assert result.returncode == 1
-        rets = {ret["__id__"]: ret for ret in json.loads(result.stdout)["hosts"]["hap1"].values()}
-        cfg = rets["/etc/haproxy/haproxy.cfg"]
-        assert cfg["result"] is False and "check_cmd" in cfg["comment"]
-        assert "this-is-not-a-keyword" in cfg["comment"] or "unknown keyword" in cfg["comment"]
-        assert rets["haproxy-service"]["result"] is False
-        assert cluster.ssh("hap1", "sha256sum /etc/haproxy/haproxy.cfg").stdout == live
-        assert haproxy_pid(cluster, "hap1") == pid
-        leftovers = cluster.ssh("hap1", "ls -a /etc/haproxy").stdout
-        assert ".hafab-" not in leftovers
+        rets = {ret["__id__"]: ret for ret in json.loads(result.stdout)["hosts"][host].values()}
+        state = rets[live]
+        assert state["result"] is False and "check_cmd" in state["comment"]
+        assert words in state["comment"], state["comment"]  # the validator's own message
+        dependents = [r for r in rets.values() if r["comment"].startswith("One or more requisite failed")]
+        assert dependents and all(r["result"] is False and not r["changes"] for r in dependents)
+        assert cluster.ssh(host, f"sha256sum {live}").stdout == before
+        assert main_pid(cluster, host, service) == pid
+        assert ".hafab-" not in cluster.ssh(host, f"ls -a $(dirname {live})").stdout
     finally:
         with open(path, "w") as f:
             f.write(original)
-    assert cluster.inv("provision", "--hosts", "hap1").returncode == 0
+    assert cluster.inv("provision", "--hosts", host).returncode == 0
+
+
+def test_a_stopped_host_is_reported_and_the_others_are_provisioned(cluster):
+    path, original = _edit(cluster, "files/apache/index.html", "</body>", "<!-- while web2 is off -->\n</body>")
+    try:
+        assert cluster.inv("lab.stop", "web2").returncode == 0
+        result = cluster.inv("provision", "--roles", "web", "--json")
+        assert result.returncode == 1
+        doc = json.loads(result.stdout)
+        assert "web2" in doc["errors"] and "unreachable" in doc["errors"]["web2"]
+        assert any(ret["changes"] for ret in doc["hosts"]["web1"].values())
+        assert "while web2 is off" in cluster.ssh("web1", "cat /var/www/html/index.html").stdout
+    finally:
+        with open(path, "w") as f:
+            f.write(original)
+        assert cluster.inv("lab.start", "web2").returncode == 0
+    assert cluster.inv("provision").returncode == 0
 
 
 def test_stats_password_is_secret(cluster):
