@@ -15,7 +15,7 @@ APT_PACKAGES := systemd-container debootstrap dpkg-dev openssh-server iproute2 h
 demo: deps
 	$(INV) lab.up
 	$(INV) provision
-	$(INV) verify
+	$(INV) verify --settle 20
 	@echo
 	@echo "The cluster is up and verified: curl http://$$($(PY) -c 'import yaml; print(yaml.safe_load(open("hosts.yaml"))["cluster"]["vip"])')/"
 	@echo "Next: $(INV) outage --host web1 | $(INV) drill --plot drill.png | ssh -F .lab/ssh_config hap1 | $(INV) lab.down"

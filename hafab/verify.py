@@ -69,7 +69,7 @@ class Report:
         return {"ok": self.ok, "checks": [c.as_dict() for c in self.checks]}
 
 
-def verify(inventory_path="hosts.yaml", requests=20, ssh_config=None):
+def verify(inventory_path="hosts.yaml", requests=20, ssh_config=None, settle=0.0):
     """Run every check; Report. InputError (exit 2) before anything is sent when input or target is bad."""
     started = time.monotonic()
     inventory = inventorylib.load(inventory_path)
@@ -83,6 +83,8 @@ def verify(inventory_path="hosts.yaml", requests=20, ssh_config=None):
     prober = probe.Prober(inventory, lab=lab_mode)   # lab: every address's route checked here
     password = _stats_password(inventory)
     marker = "hafab-verify-" + uuid.uuid4().hex[:16]
+    if settle:
+        _settle(prober, inventory, settle)
 
     with ThreadPoolExecutor(max_workers=3 * len(hosts) + 2) as pool:
         remotes = {h.name: pool.submit(_connect, h.name, config) for h in hosts}
@@ -105,6 +107,25 @@ def verify(inventory_path="hosts.yaml", requests=20, ssh_config=None):
     for check in checks:
         check.detail = secrets.redact(check.detail)
     return Report(checks, time.monotonic() - started)
+
+
+def _settle(prober, inventory, seconds):
+    """Wait, at most `seconds`, until the VIP serves every web server (or, with persistence, answers
+    200 three times running): right after a provision, HAProxy's health checks need a moment (rise 2)
+    to see a web server that just came up."""
+    vip, webs = inventory.cluster["vip"], {w.name for w in inventory.webs()}
+    deadline = time.monotonic() + seconds
+    seen, good = set(), 0
+    while time.monotonic() < deadline:
+        response = prober.get(vip, "/", timeout=1.0)
+        if response.status == 200:
+            good += 1
+            seen.add(response.server)
+        else:
+            good, seen = 0, set()
+        if (webs <= seen) if inventory.cluster["persistence"] == "none" else good >= 3:
+            return
+        time.sleep(0.1)
 
 
 # --- gathering ------------------------------------------------------------------------------------

@@ -170,8 +170,10 @@ def test_salt_alone_provisions_fresh_hosts_and_hafab_agrees(fresh_lab, cluster, 
     for host, results in salt_results.items():
         assert in_order(results) == in_order(doc["hosts"][host]), host
 
-    # The cluster Salt built works: every check of `inv verify`, web1's among them.
-    verify = inv("verify", "--inventory", fresh_lab.path, "--json", timeout=600)
+    # The cluster Salt built works: every check of `inv verify`, web1's among them. Salt built hap1
+    # first and web1 last, so hap1's haproxy saw web1 down until then: --settle gives its health
+    # checks the moment they need to see it UP (rise 2).
+    verify = inv("verify", "--inventory", fresh_lab.path, "--json", "--settle", "20", timeout=600)
     report = json.loads(verify.stdout)
     failed = [c for c in report["checks"] if not c["ok"]]
     assert verify.returncode == 0 and report["ok"], failed
