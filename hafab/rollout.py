@@ -11,6 +11,7 @@ import shlex
 import threading
 import time
 
+from hafab import judge
 from hafab.errors import HostError
 from hafab.transport import connect
 
@@ -137,15 +138,8 @@ class Rollout:
     @staticmethod
     def _stat_row(remote, web):
         out = remote.run(f"echo 'show stat' | socat stdio {ADMIN_SOCKET}", timeout=10).stdout
-        lines = out.splitlines()
-        if not lines or not lines[0].startswith("# "):
-            return None
-        header = lines[0][2:].split(",")
-        for line in lines[1:]:
-            fields = line.split(",")
-            if fields[:2] == [BACKEND, web]:
-                return dict(zip(header, fields))
-        return None
+        return next((row for row in judge.parse_stats_csv(out)
+                     if row.get("pxname") == BACKEND and row.get("svname") == web), None)
 
     def _lbs(self):
         if not self.lb_remotes:

@@ -5,7 +5,6 @@ Every function takes the inventory as a loaded `hafab.inventory.Inventory` or as
 
 from hafab import inventory as _inventory
 from hafab.lab import names as _names
-from hafab.lab import network as _network
 from hafab.lab import sshconfig as _sshconfig
 from hafab.lab import state as _state
 
@@ -45,8 +44,7 @@ def host_netns(inventory, host_name):
 
 def is_up(inventory):
     """True when the lab's state file is present and its bridge exists."""
-    inventory = _load(inventory)
-    return _state.load(inventory) is not None and _network.link_exists(_names.bridge(inventory))
+    return _state.is_up(_load(inventory))
 
 
 def up(inventory, progress=_progress_to_stderr):

@@ -18,13 +18,8 @@ def progress_to_stderr(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def is_up(inventory):
-    from hafab import lab
-    return lab.is_up(inventory)
-
-
 def _require_up(inventory):
-    if not is_up(inventory):
+    if not state.is_up(inventory):
         raise InputError("lab", "the lab is not up: run `inv lab.up`")
 
 
@@ -166,7 +161,7 @@ def _refuse_if_base_in_use():
 def status(inventory):
     """{"bridge", "subnet", "hosts": {name: {"state", "address", "ssh"}}, "vip_holder"}."""
     current = state.load(inventory) or {"hosts": {}}
-    lab_up = is_up(inventory)
+    lab_up = state.is_up(inventory)
     hosts = {}
     for name, spec in inventory.hosts.items():
         running = lab_up and host.running(current["hosts"].get(name)) and network.netns_exists(inventory, name)

@@ -8,7 +8,7 @@ import fcntl
 import json
 import os
 
-from hafab.lab import names
+from hafab.lab import names, network
 
 
 def load(inventory):
@@ -18,6 +18,11 @@ def load(inventory):
             return json.load(f)
     except FileNotFoundError:
         return None
+
+
+def is_up(inventory):
+    """The lab's state file is present and its bridge exists."""
+    return load(inventory) is not None and network.link_exists(names.bridge(inventory))
 
 
 def save(inventory, state):

@@ -39,6 +39,15 @@ def _cannot_run(why):
     pytest.skip(why)
 
 
+def require_lab():
+    """Root and the lab's tools, or a skip (a failure in CI)."""
+    if os.geteuid() != 0:
+        _cannot_run("lab tests need root")
+    for tool in ("systemd-nspawn", "debootstrap", "ssh", "ssh-keygen"):
+        if not shutil.which(tool):
+            _cannot_run(f"{tool} is not installed")
+
+
 def inv(*args, timeout=600):
     """Run `inv ARGS` from the repository, as a user would."""
     return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, capture_output=True,
@@ -76,11 +85,7 @@ def machine_snapshot():
 @pytest.fixture(scope="module")
 def lab77(tmp_path_factory):
     """The 4-host test lab, up; yields a Lab. lab.down runs in `finally`, whatever happened."""
-    if os.geteuid() != 0:
-        _cannot_run("lab tests need root")
-    for tool in ("systemd-nspawn", "debootstrap", "ssh", "ssh-keygen"):
-        if not shutil.which(tool):
-            _cannot_run(f"{tool} is not installed")
+    require_lab()
     path = str(tmp_path_factory.mktemp("lab77") / "hosts.yaml")
     with open(path, "w") as f:
         f.write(HOSTS_YAML)
@@ -141,11 +146,7 @@ def _cluster_tree(root):
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
     """The seed cluster, lab up and provisioned once; yields a Cluster. Torn down in `finally`."""
-    if os.geteuid() != 0:
-        _cannot_run("lab tests need root")
-    for tool in ("systemd-nspawn", "debootstrap", "ssh", "ssh-keygen"):
-        if not shutil.which(tool):
-            _cannot_run(f"{tool} is not installed")
+    require_lab()
     root = str(tmp_path_factory.mktemp("cluster"))
     path = _cluster_tree(root)
     inventory = inventory_mod.load(path)

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from hafab import netguard
+from hafab import judge, netguard
 
 pytestmark = pytest.mark.lab
 
@@ -54,8 +54,8 @@ def wait_backends_up(cluster, seconds=15):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         stat = cluster.ssh("hap1", "echo 'show stat' | socat stdio /run/haproxy/admin.sock").stdout
-        up = {line.split(",")[1] for line in stat.splitlines() if line.startswith("webservers,web")
-              and line.split(",")[17] == "UP"}
+        up = {row["svname"] for row in judge.parse_stats_csv(stat)
+              if row["pxname"] == "webservers" and row["svname"].startswith("web") and row["status"] == "UP"}
         if up == {"web1", "web2"}:
             return
         time.sleep(0.3)

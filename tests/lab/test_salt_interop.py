@@ -19,7 +19,7 @@ from hafab import inventory as inventory_mod
 from hafab import lab, netguard
 from hafab.errors import HostError
 from hafab.lab import saltcache
-from tests.lab.conftest import REPO, Lab, _cannot_run, inv
+from tests.lab.conftest import REPO, Lab, _cannot_run, inv, require_lab
 
 pytestmark = pytest.mark.lab
 
@@ -51,8 +51,7 @@ def salt_cache():
 @pytest.fixture(scope="module")
 def fresh_lab(tmp_path_factory):
     """hap1 + web1 booted but never provisioned, on their own /24; lab.down in `finally`."""
-    if os.geteuid() != 0:
-        _cannot_run("lab tests need root")
+    require_lab()
     root = tmp_path_factory.mktemp("saltfresh")
     for name in ("states", "files"):
         shutil.copytree(os.path.join(REPO, name), root / name)
