@@ -13,7 +13,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 INV = os.path.join(os.path.dirname(sys.executable), "inv")
 
-from hafab import inventory as inventorylib  # noqa: E402
+from hafab.cluster import inventory as inventorylib  # noqa: E402
 from hafab import lab  # noqa: E402
 
 

@@ -26,7 +26,7 @@ import time
 
 from common import REPO, inv
 
-from hafab import inventory as inventorylib
+from hafab.cluster import inventory as inventorylib
 from hafab import lab, outage
 
 RATE = 100  # a new connection every 10 ms

@@ -17,7 +17,7 @@ import time
 
 from common import REPO, inv
 
-from hafab import inventory as inventorylib
+from hafab.cluster import inventory as inventorylib
 from hafab import lab
 
 

@@ -16,8 +16,11 @@ import time
 
 from common import INV, provisioned_lab, spread, timed
 
-from hafab import inventory as inventorylib
-from hafab import lab, runner, sls, target
+from hafab.cluster import inventory as inventorylib
+from hafab import lab
+from hafab.engine import runner
+from hafab.engine import sls
+from hafab.cluster import target
 
 
 def phases(path):

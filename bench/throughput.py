@@ -18,8 +18,9 @@ import tempfile
 
 from common import REPO, inv
 
-from hafab import inventory as inventorylib
-from hafab import lab, netguard
+from hafab.cluster import inventory as inventorylib
+from hafab import lab
+from hafab.lab import netguard
 
 
 def wrk(address, seconds):

@@ -5,7 +5,7 @@ import sys
 
 from invoke import Exit
 
-from hafab.errors import HafabError
+from hafab.engine.errors import HafabError
 
 
 def reports_errors(func):

@@ -6,7 +6,7 @@ from invoke import Collection, task
 
 from hafab import lab as lab_api
 from hafab.cli.common import reports_errors
-from hafab.inventory import load
+from hafab.cluster.inventory import load
 
 INVENTORY_HELP = "Path of the inventory file (default: hosts.yaml)."
 

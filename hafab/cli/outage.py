@@ -64,7 +64,7 @@ def outage(c, host=None, kind="service", duration=None, rate=None, json=False, n
 def drill(c, json=False, plot=None, duration=None, rate=None, ssh_config=None, inventory="hosts.yaml"):
     """Run the seed's outage table (each web, both webs, each LB, both LBs, the first LB powered off),
     restoring after each, and print one table. Exit 0 when every scenario held and was restored."""
-    from hafab import drill as drilllib
+    from hafab.outage import drill as drilllib
 
     result, _ = drilllib.run(inventory, ssh_config=ssh_config, duration=duration or drilllib.outage.DEFAULT_DURATION,
                              rate=rate or drilllib.outage.DEFAULT_RATE, plot=plot,

@@ -21,7 +21,7 @@ from hafab.cli.common import reports_errors, split_list
 def provision(c, hosts=None, roles=None, check=False, json=False, ssh_config=None, inventory="hosts.yaml",
               timeout=600):
     """Apply states/top.sls to the hosts: changes only what differs, reports like Salt's highstate."""
-    from hafab.provision import provision as run_provision  # the engine loads only when a task runs
+    from hafab.cluster.provision import provision as run_provision  # the engine loads only when a task runs
 
     code = run_provision(inventory, hosts=split_list(hosts), roles=split_list(roles), check=check,
                          as_json=json, ssh_config=ssh_config, timeout=float(timeout))

@@ -5,7 +5,7 @@ import sys
 from invoke import Collection, task
 
 from hafab.cli.common import reports_errors
-from hafab.inventory import load
+from hafab.cluster.inventory import load
 
 INVENTORY_HELP = "Path of the inventory file (default: hosts.yaml)."
 
@@ -23,7 +23,7 @@ def export(c, out="out/salt", inventory="hosts.yaml"):
 
     The pillar holds the stats password: the directory is written 0700, its files 0600.
     """
-    from hafab import salt_export
+    from hafab.cluster import salt_export
 
     path = salt_export.export(load(inventory), out=out, progress=_progress)
     print(path)

@@ -6,7 +6,7 @@ import sys
 from invoke import Exit, task
 
 from hafab.cli.common import reports_errors
-from hafab.errors import InputError
+from hafab.engine.errors import InputError
 
 
 @task(

@@ -3,7 +3,7 @@
 Every function takes the inventory as a loaded `hafab.inventory.Inventory` or as the path of hosts.yaml.
 """
 
-from hafab import inventory as _inventory
+from hafab.cluster import inventory as _inventory
 from hafab.lab import names as _names
 from hafab.lab import sshconfig as _sshconfig
 from hafab.lab import state as _state

@@ -12,7 +12,7 @@ import os
 import shutil
 import time
 
-from hafab.errors import HostError
+from hafab.engine.errors import HostError
 from hafab.lab import aptrepo, sources
 from hafab.lab.cache import BuiltOnce
 from hafab.lab.run import run, stream

@@ -7,7 +7,7 @@ import subprocess
 import time
 import uuid
 
-from hafab.errors import HostError
+from hafab.engine.errors import HostError
 from hafab.lab import cgroups, names, procs
 from hafab.lab.run import ok, run
 

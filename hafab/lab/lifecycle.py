@@ -8,7 +8,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from hafab.errors import HostError, InputError
+from hafab.engine.errors import HostError, InputError
 from hafab.lab import base, host, inotify, names, network, sshconfig, state
 
 SSH_WAIT = 90  # seconds for every host of a lab.up to answer SSH

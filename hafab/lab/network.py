@@ -5,7 +5,7 @@ import ipaddress
 import json
 import os
 
-from hafab.errors import InputError
+from hafab.engine.errors import InputError
 from hafab.lab import names
 from hafab.lab.run import ok, run
 

@@ -3,7 +3,7 @@
 import subprocess
 import time
 
-from hafab.errors import HostError
+from hafab.engine.errors import HostError
 
 
 def run(argv, timeout=60, check=True, input=None):

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from hafab.errors import HostError
+from hafab.engine.errors import HostError
 from hafab.lab.cache import BuiltOnce
 from hafab.lab.run import stream
 

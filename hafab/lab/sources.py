@@ -7,7 +7,7 @@ deb822 `*.sources` files and one-line `*.list` files, skipping anything disabled
 import glob
 import os
 
-from hafab.errors import InputError
+from hafab.engine.errors import InputError
 
 APT_DIR = "/etc/apt"
 

@@ -6,7 +6,7 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from hafab import netguard
+from hafab.lab import netguard
 from hafab.lab import names
 from hafab.lab.run import run
 

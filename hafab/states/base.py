@@ -6,7 +6,7 @@ one round-trip. apply() runs the few commands that make the change, through host
 
 from dataclasses import dataclass, field
 
-from hafab.errors import InputError
+from hafab.engine.errors import InputError
 
 REGISTRY = {}
 

@@ -2,7 +2,7 @@
 
 import shlex
 
-from hafab.errors import InputError
+from hafab.engine.errors import InputError
 from hafab.states.base import Outcome, Plan, StateFunction, command_failed, register, require_bool
 
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from hafab import inventory as inventory_mod
-from hafab import lab, netguard
+from hafab.cluster import inventory as inventory_mod
+from hafab import lab
+from hafab.lab import netguard
 from hafab.lab import inotify, names
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

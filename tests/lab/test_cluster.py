@@ -8,7 +8,8 @@ import urllib.request
 
 import pytest
 
-from hafab import judge, netguard
+from hafab.verify import judge
+from hafab.lab import netguard
 
 pytestmark = pytest.mark.lab
 

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from hafab import lab, netguard
+from hafab import lab
+from hafab.lab import netguard
 from hafab.lab import names
 
 pytestmark = pytest.mark.lab

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from hafab import load, probe
+from hafab.outage import load
+from hafab.cluster import probe
 
 pytestmark = pytest.mark.lab
 

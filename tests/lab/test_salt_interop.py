@@ -15,9 +15,10 @@ import sys
 
 import pytest
 
-from hafab import inventory as inventory_mod
-from hafab import lab, netguard
-from hafab.errors import HostError
+from hafab.cluster import inventory as inventory_mod
+from hafab import lab
+from hafab.lab import netguard
+from hafab.engine.errors import HostError
 from hafab.lab import saltcache
 from tests.lab.conftest import REPO, Lab, _cannot_run, inv, require_lab
 

@@ -2,7 +2,7 @@
 
 import subprocess
 
-from hafab.transport import ExecResult
+from hafab.engine.transport import ExecResult
 
 
 class LocalRemote:

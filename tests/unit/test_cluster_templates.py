@@ -16,8 +16,9 @@ import subprocess
 import pytest
 import yaml
 
-from hafab import inventory, sls
-from hafab.errors import InputError
+from hafab.cluster import inventory
+from hafab.engine import sls
+from hafab.engine.errors import InputError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SEED = os.path.join(REPO, "hosts.yaml")

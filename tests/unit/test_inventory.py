@@ -2,8 +2,9 @@
 
 import pytest
 
-from hafab import inventory, top
-from hafab.errors import EXIT_BAD_INPUT, InputError
+from hafab.cluster import inventory
+from hafab.engine import top
+from hafab.engine.errors import EXIT_BAD_INPUT, InputError
 
 SEED = """\
 cluster:

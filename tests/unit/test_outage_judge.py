@@ -4,10 +4,11 @@ import os
 
 import pytest
 
-from hafab import drill, outage
-from hafab.errors import InputError
-from hafab.inventory import load
-from hafab.load import Sample
+from hafab import outage
+from hafab.outage import drill
+from hafab.engine.errors import InputError
+from hafab.cluster.inventory import load
+from hafab.outage.load import Sample
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -3,8 +3,8 @@
 import numpy
 import pytest
 
-from hafab import drill
-from hafab.load import Sample
+from hafab.outage import drill
+from hafab.outage.load import Sample
 from hafab.outage import Record
 
 matplotlib = pytest.importorskip("matplotlib")
@@ -40,7 +40,7 @@ def test_plot_has_the_colours_of_servers_failures_and_vip(tmp_path):
 
 
 def test_plot_path_checks(tmp_path):
-    from hafab.errors import InputError
+    from hafab.engine.errors import InputError
     with pytest.raises(InputError):
         drill.check_plot_path(str(tmp_path / "x.jpg"))
     with pytest.raises(InputError):

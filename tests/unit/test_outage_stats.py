@@ -1,6 +1,6 @@
 """Pure figures of an outage: failure windows, probe summaries, VIP holder timelines (hafab.load)."""
 
-from hafab.load import (Sample, dominant_holder, failure_runs, first_change_after, holder_at, holder_name,
+from hafab.outage.load import (Sample, dominant_holder, failure_runs, first_change_after, holder_at, holder_name,
                         holder_timeline, latest_holders, summarize, window_ms)
 
 INTERVAL = 0.01

@@ -2,8 +2,9 @@
 
 import pytest
 
-from hafab import inventory, render
-from hafab.errors import EXIT_BAD_INPUT, InputError
+from hafab.cluster import inventory
+from hafab.engine import render
+from hafab.engine.errors import EXIT_BAD_INPUT, InputError
 
 HOSTS = """\
 cluster:

@@ -4,8 +4,10 @@ import textwrap
 
 import pytest
 
-from hafab import inventory, runner, sls
-from hafab.errors import InputError
+from hafab.cluster import inventory
+from hafab.engine import runner
+from hafab.engine import sls
+from hafab.engine.errors import InputError
 from hafab.states.base import REGISTRY, Outcome, Plan, StateFunction
 from tests.unit.localhost import LocalRemote
 

@@ -7,9 +7,9 @@ import stat
 
 import pytest
 
-from hafab.errors import InputError
-from hafab.facts import Facts, FileFact
-from hafab.model import State
+from hafab.engine.errors import InputError
+from hafab.engine.facts import Facts, FileFact
+from hafab.engine.model import State
 from hafab.states import lookup
 from hafab.states.file import salt_whitespace_regex, write_script
 from hafab.states.pkg import install_script
@@ -54,7 +54,7 @@ def test_sysctl_new_config_file_starts_with_salts_header():
 
         def run(self, script, **_):
             Host.script = script
-            from hafab.transport import ExecResult
+            from hafab.engine.transport import ExecResult
             return ExecResult(0, "", "")
 
     lookup("sysctl.present").apply(st, p, Host())

@@ -9,9 +9,10 @@ import sys
 import pytest
 import yaml
 
-from hafab import inventory, salt_export
-from hafab.errors import InputError
-from hafab.render import RenderContext
+from hafab.cluster import inventory
+from hafab.cluster import salt_export
+from hafab.engine.errors import InputError
+from hafab.engine.render import RenderContext
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

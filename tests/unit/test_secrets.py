@@ -5,8 +5,9 @@ import stat
 
 import pytest
 
-from hafab import inventory, secrets
-from hafab.errors import InputError
+from hafab.cluster import inventory
+from hafab.cluster import secrets
+from hafab.engine.errors import InputError
 
 HOSTS = """\
 cluster: {vip: 10.0.0.10, subnet: 10.0.0.0/24, interface: eth1, virtual_router_id: 7}

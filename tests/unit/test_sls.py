@@ -2,8 +2,9 @@
 
 import pytest
 
-from hafab import inventory, sls
-from hafab.errors import EXIT_BAD_INPUT, InputError
+from hafab.cluster import inventory
+from hafab.engine import sls
+from hafab.engine.errors import EXIT_BAD_INPUT, InputError
 
 HOSTS = """\
 cluster: {vip: 10.0.0.10, subnet: 10.0.0.0/24, interface: eth1, virtual_router_id: 7}

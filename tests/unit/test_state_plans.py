@@ -4,9 +4,9 @@ import hashlib
 
 import pytest
 
-from hafab.errors import InputError
-from hafab.facts import Facts, FileFact
-from hafab.model import State
+from hafab.engine.errors import InputError
+from hafab.engine.facts import Facts, FileFact
+from hafab.engine.model import State
 from hafab.states import lookup
 
 

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 import yaml
 
-from hafab import inventory
+from hafab.cluster import inventory
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VAGRANTFILE = os.path.join(REPO, "Vagrantfile")

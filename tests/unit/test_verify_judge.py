@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from hafab import judge
-from hafab.probe import Response, served_by
+from hafab.verify import judge
+from hafab.cluster.probe import Response, served_by
 
 HEADER = ("# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,"
           "status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,"

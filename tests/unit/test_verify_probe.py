@@ -7,8 +7,10 @@ import time
 
 import pytest
 
-from hafab import inventory, probe, target
-from hafab.errors import InputError
+from hafab.cluster import inventory
+from hafab.cluster import probe
+from hafab.cluster import target
+from hafab.engine.errors import InputError
 
 HOSTS = """\
 cluster: {vip: 10.123.0.10, subnet: 10.123.0.0/24, interface: eth1, virtual_router_id: 7}

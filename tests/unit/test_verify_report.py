@@ -7,9 +7,10 @@ import sys
 
 import pytest
 
-from hafab import inventory, verify
-from hafab.judge import Check
-from hafab.probe import Response, served_by
+from hafab import verify
+from hafab.cluster import inventory
+from hafab.verify.judge import Check
+from hafab.cluster.probe import Response, served_by
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HOSTS = """\

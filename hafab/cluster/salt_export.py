@@ -21,9 +21,10 @@ import tempfile
 
 import yaml
 
-from hafab import sls, top
-from hafab.errors import InputError
-from hafab.render import RenderContext
+from hafab.engine import sls
+from hafab.engine import top
+from hafab.engine.errors import InputError
+from hafab.engine.render import RenderContext
 
 MARKER = ".hafab-salt-export"
 DEFAULT_OUT = "out/salt"

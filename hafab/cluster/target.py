@@ -6,8 +6,9 @@ address inside cluster.subnet routed through the lab's own bridge; otherwise ref
 
 import os
 
-from hafab import lab, netguard
-from hafab.errors import InputError
+from hafab import lab
+from hafab.lab import netguard
+from hafab.engine.errors import InputError
 
 LAB_DOWN = "the lab is not up: run `inv lab.up`, or pass --ssh-config for real hosts"
 

@@ -1,36 +1,14 @@
-"""Secrets: the stats password file (made 0600 when missing) and redaction of every secret read."""
+"""The cluster's secret: the stats password file (made 0600 when missing), registered for redaction."""
 
 import os
 import secrets as _random
 import stat
 import tempfile
 
-from hafab.errors import InputError
+from hafab.engine.errors import InputError
+from hafab.engine.redact import MASK, redact, register  # noqa: F401  (re-exported)
 
-MASK = "**********"
-
-_registered = set()
 _passwords = {}  # absolute path -> password, so every host of a run reads the file once
-
-
-def register(secret):
-    """Remember a secret so that redact() hides it everywhere from now on."""
-    if secret:
-        _registered.add(secret)
-
-
-def redact(obj):
-    """Copy of obj with every registered secret replaced by MASK (strings inside dicts/lists too)."""
-    if isinstance(obj, str):
-        for secret in sorted(_registered, key=len, reverse=True):
-            if secret in obj:
-                obj = obj.replace(secret, MASK)
-        return obj
-    if isinstance(obj, dict):
-        return {redact(k): redact(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(redact(item) for item in obj)
-    return obj
 
 
 def stats_password(inventory):

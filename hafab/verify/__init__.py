@@ -16,11 +16,16 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from hafab import inventory as inventorylib
-from hafab import judge, lab, netguard, probe, secrets, target
-from hafab.errors import HafabError, InputError
-from hafab.judge import Check
-from hafab.transport import connect
+from hafab.cluster import inventory as inventorylib
+from hafab import lab
+from hafab.verify import judge
+from hafab.lab import netguard
+from hafab.cluster import probe
+from hafab.cluster import secrets
+from hafab.cluster import target
+from hafab.engine.errors import HafabError, InputError
+from hafab.verify.judge import Check
+from hafab.engine.transport import connect
 
 MAX_REQUESTS = 1000
 DIRECT_TIMEOUT = 0.5      # a blocked web server must refuse (or drop) within this

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import paramiko
 from fabric import Config, Connection
 
-from hafab.errors import HostError
+from hafab.engine.errors import HostError
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 

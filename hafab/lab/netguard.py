@@ -7,7 +7,7 @@ import ipaddress
 import json
 import subprocess
 
-from hafab.errors import InputError
+from hafab.engine.errors import InputError
 
 
 def route_dev(address):

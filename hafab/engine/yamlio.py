@@ -2,7 +2,7 @@
 
 import yaml
 
-from hafab.errors import InputError
+from hafab.engine.errors import InputError
 
 
 class _StrictLoader(yaml.SafeLoader):

@@ -20,8 +20,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from hafab import netguard, target
-from hafab.errors import InputError
+from hafab.lab import netguard
+from hafab.cluster import target
+from hafab.engine.errors import InputError
 
 MAX_BODY = 1024 * 1024     # bytes read from one response at most
 MAX_REQUESTS = 100_000     # one many() call

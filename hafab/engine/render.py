@@ -7,8 +7,8 @@ import os
 import jinja2
 import yaml
 
-from hafab import secrets
-from hafab.errors import InputError
+from hafab.cluster import secrets
+from hafab.engine.errors import InputError
 
 _environments = {}  # root -> Environment (in practice one per process)
 _templates = {}     # (root, filename, source) -> compiled Template, shared by every host

@@ -8,10 +8,10 @@ by the web server that answered, 503s and failures apart, with a band below for 
 
 import os
 
-from hafab import inventory as inventorylib
-from hafab import load as loadlib
+from hafab.cluster import inventory as inventorylib
+from hafab.outage import load as loadlib
 from hafab import outage
-from hafab.errors import HostError, InputError
+from hafab.engine.errors import HostError, InputError
 
 WEB_COLOURS = ["#1f77b4", "#2ca02c", "#17becf", "#bcbd22", "#9467bd", "#8c564b"]
 LB_COLOURS = ["#9467bd", "#e377c2", "#8c564b", "#7f7f7f"]

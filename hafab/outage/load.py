@@ -20,7 +20,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from hafab.errors import HostError, InputError
+from hafab.engine.errors import HostError, InputError
 
 MAX_RATE = 1000            # requests per second
 MAX_REQUESTS = 200_000     # one Load at most

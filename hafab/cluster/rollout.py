@@ -11,9 +11,9 @@ import shlex
 import threading
 import time
 
-from hafab import judge
-from hafab.errors import HostError
-from hafab.transport import connect
+from hafab.verify import judge
+from hafab.engine.errors import HostError
+from hafab.engine.transport import connect
 
 # Names from files/haproxy/haproxy.cfg: the backend of the web servers and HAProxy's runtime API.
 BACKEND = "webservers"

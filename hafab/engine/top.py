@@ -5,8 +5,9 @@ import os
 import re
 from dataclasses import dataclass
 
-from hafab import render, yamlio
-from hafab.errors import InputError
+from hafab.engine import render
+from hafab.engine import yamlio
+from hafab.engine.errors import InputError
 
 TOP = "states/top.sls"
 MATCHERS = ("glob", "list", "pillar", "grain")  # pillar and grain both mean the host's roles here

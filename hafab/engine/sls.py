@@ -10,9 +10,11 @@ import fnmatch
 import os
 import re
 
-from hafab import model, top, yamlio
-from hafab.errors import InputError
-from hafab.render import RenderContext
+from hafab.engine import model
+from hafab.engine import top
+from hafab.engine import yamlio
+from hafab.engine.errors import InputError
+from hafab.engine.render import RenderContext
 
 UNSUPPORTED_KEYS = ("extend", "exclude")
 _parsed = {}  # (file, rendered text) -> YAML data; hosts whose SLS renders identically parse it once

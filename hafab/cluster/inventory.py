@@ -5,8 +5,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from hafab import yamlio
-from hafab.errors import InputError
+from hafab.engine import yamlio
+from hafab.engine.errors import InputError
 
 HOSTNAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 

@@ -6,11 +6,15 @@ import sys
 import threading
 import time
 
-from hafab import inventory as inventorylib
-from hafab import output, runner, secrets, sls, target
-from hafab.errors import InputError
-from hafab.progress import Progress
-from hafab.rollout import Rollout
+from hafab.cluster import inventory as inventorylib
+from hafab.engine import output
+from hafab.engine import runner
+from hafab.cluster import secrets
+from hafab.engine import sls
+from hafab.cluster import target
+from hafab.engine.errors import InputError
+from hafab.engine.progress import Progress
+from hafab.cluster.rollout import Rollout
 
 
 def provision(inventory_path="hosts.yaml", hosts=None, roles=None, check=False, as_json=False,

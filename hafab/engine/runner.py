@@ -16,12 +16,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hafab import facts as factlib
+from hafab.engine import facts as factlib
 from hafab import states as statelib
-from hafab.errors import HafabError, HostError
+from hafab.engine.errors import HafabError, HostError
 from hafab.states import pkg as pkglib
 from hafab.states.base import Outcome, Plan
-from hafab.transport import connect
+from hafab.engine.transport import connect
 
 MAX_PARALLEL = 64
 STOP = threading.Event()  # set on interrupt: no host starts another state

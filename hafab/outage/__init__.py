@@ -21,11 +21,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from hafab import inventory as inventorylib
-from hafab import load as loadlib
-from hafab import target, transport
-from hafab.errors import HostError, InputError
-from hafab.probe import Prober
+from hafab.cluster import inventory as inventorylib
+from hafab.outage import load as loadlib
+from hafab.cluster import target
+from hafab.engine import transport
+from hafab.engine.errors import HostError, InputError
+from hafab.cluster.probe import Prober
 
 KINDS = ("service", "kill", "hang", "host", "network")
 ROLE_UNITS = {"web": "apache2", "lb": "haproxy"}
