@@ -4,12 +4,12 @@ Nothing here talks to a host or the network, so every rule is unit-tested with p
 Each judge_* function returns (ok, detail): detail is one line of evidence, good or bad.
 """
 
-import csv
 import hashlib
-import io
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from hafab.cluster.haproxy import parse_stats_csv  # noqa: F401  (judge reads the stats CSV with it)
 
 PID_RE = re.compile(r"Statistics Report for pid (\d+)(?: on ([\w.-]+))?")
 ACCESS_RE = re.compile(r'^(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] "(?P<request>[^"]*)" (?P<status>\d{3}|-) '
@@ -145,18 +145,6 @@ def judge_blocked(response):
 
 
 # --- HAProxy stats ----------------------------------------------------------------------------------
-
-def parse_stats_csv(text):
-    """Rows of HAProxy's CSV stats (`;csv` or `show stat`) as dicts keyed by the header's names."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines or not lines[0].startswith("# "):
-        return []
-    header = lines[0][2:].split(",")
-    rows = []
-    for values in csv.reader(io.StringIO("\n".join(lines[1:]))):
-        rows.append(dict(zip(header, values)))
-    return rows
-
 
 def judge_backends(rows, webs):
     """Every web server is a server row with status UP in the stats."""

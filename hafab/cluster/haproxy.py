@@ -1,0 +1,43 @@
+"""HAProxy as the cluster uses it: config path, the web servers' backend, the runtime API and its CSV.
+
+The names here are the ones `files/haproxy/haproxy.cfg` declares; tests/unit/test_cluster_vocabulary.py
+renders the template and fails when the two disagree.
+"""
+
+import csv
+import io
+import shlex
+
+CONFIG = "/etc/haproxy/haproxy.cfg"
+BACKEND = "webservers"                   # `backend webservers`: the web servers, one `server` line each
+ADMIN_SOCKET = "/run/haproxy/admin.sock"  # `stats socket ... level admin`: the runtime API
+SERVER_ROWS_EXCLUDED = ("FRONTEND", "BACKEND")
+
+
+def runtime_command(command, timeout=2):
+    """Shell command sending one runtime-API `command` to HAProxy's admin socket, bounded in time."""
+    return f"echo {shlex.quote(command)} | timeout {timeout} socat stdio UNIX-CONNECT:{ADMIN_SOCKET}"
+
+
+def set_server_state(server, state):
+    """Runtime-API command that sets `server` of the web backend to `state` (ready, drain, maint)."""
+    return f"set server {BACKEND}/{server} state {state}"
+
+
+def parse_stats_csv(text):
+    """Rows of HAProxy's CSV stats (`;csv` or `show stat`) as dicts keyed by the header's names."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("# "):
+        return []
+    header = lines[0][2:].split(",")
+    return [dict(zip(header, values)) for values in csv.reader(io.StringIO("\n".join(lines[1:])))]
+
+
+def server_row(rows, server):
+    """The row of `server` in the web backend, or None."""
+    return next((row for row in rows if row.get("pxname") == BACKEND and row.get("svname") == server), None)
+
+
+def server_rows(rows):
+    """{server name: row} of every server (not frontend or backend summary rows)."""
+    return {row.get("svname"): row for row in rows if row.get("svname") not in SERVER_ROWS_EXCLUDED}
