@@ -15,6 +15,7 @@ from hafab.cluster import target
 from hafab.engine.errors import InputError
 from hafab.engine.progress import Progress
 from hafab.cluster.rollout import Rollout
+from hafab.engine.hooks import NO_HOOKS
 
 
 def provision(inventory_path="hosts.yaml", hosts=None, roles=None, check=False, as_json=False,
@@ -29,18 +30,18 @@ def provision(inventory_path="hosts.yaml", hosts=None, roles=None, check=False, 
     compiled = sls.compile_all(inventory, [h.name for h in chosen], inventory.root)
     config = target.ssh_config_for(inventory, chosen, ssh_config)
     progress = Progress(len(compiled), "provision" + (" (check)" if check else ""))
-    plan = None if check else Rollout(inventory, compiled, config, progress.event, timeout)
+    rollout = None if check else Rollout(inventory, compiled, config, progress.event, timeout)
     with sigterm_as_interrupt():
         try:
             reports = runner.run_hosts(compiled, config, check=check, timeout=timeout, progress=progress.event,
-                                       rollout=plan)
+                                       hooks=rollout or NO_HOOKS)
         except runner.Interrupted as exc:
             progress.done()
             _report(exc.reports, time.monotonic() - started, check, as_json, stream)
             raise
         finally:
-            if plan:
-                plan.close()
+            if rollout:
+                rollout.close()
     progress.done()
     _report(reports, time.monotonic() - started, check, as_json, stream)
     failed = output.summary(reports)["failed"] or any(r.error for r in reports.values())

@@ -1,29 +1,27 @@
 """The order in which hosts change, so that a routine provision costs clients nothing.
 
-Hosts are gathered and planned in parallel; before a host makes its first change it enters the rollout,
-and it leaves when its run ends. Load balancers change one at a time, the ones not holding the VIP
+The rollout plugs into the engine's run through its hooks (hafab.engine.hooks): hosts are gathered and
+planned in parallel; before a host makes its first change it waits for its turn (and is drained), and
+when its run ends, however it ended, it is done (and put back). Load balancers change one at a time, the ones not holding the VIP
 first; web servers change one at a time, each drained in HAProxy on every load balancer first (its
 in-flight requests finish, new ones go to the others) and put back once HAProxy sees it UP again.
 Hosts of other roles are not held back. A no-op run never waits: nobody enters.
 """
 
-import shlex
 import threading
 import time
 
-from hafab.verify import judge
+from hafab.cluster import haproxy, keepalived, roles
 from hafab.engine.errors import HostError
+from hafab.engine.hooks import RunHooks
 from hafab.engine.transport import connect
 
-# Names from files/haproxy/haproxy.cfg: the backend of the web servers and HAProxy's runtime API.
-BACKEND = "webservers"
-ADMIN_SOCKET = "/run/haproxy/admin.sock"
 DRAIN_WAIT = 10.0   # seconds for a drained server's sessions to end
 READY_WAIT = 15.0   # seconds for HAProxy to see a server UP again
 HEALTHY_FOR = 1.2   # seconds of passing health checks (two check intervals) before a server takes traffic
 
 
-class Rollout:
+class Rollout(RunHooks):
     def __init__(self, inventory, hosts, ssh_config, progress, timeout=600):
         self.inventory = inventory
         self.expected = set(hosts)
@@ -34,16 +32,39 @@ class Rollout:
         self.registered = {}     # host -> (will_change, holds_vip)
         self.inside = {}         # serial group -> host changing now
         self.done = set()
+        self.entered = set()
         self.lb_remotes = {}
 
     def group(self, name):
-        roles = self.inventory.hosts[name].roles
-        return "lb" if "lb" in roles else "web" if "web" in roles else None
+        return roles.group(self.inventory.hosts[name])
 
     def vip_command(self):
         """A fact command whose exit status is 0 on the load balancer that holds the VIP."""
-        vip = self.inventory.cluster["vip"]
-        return f"ip -4 -o addr show | grep -qF {shlex.quote(' ' + vip + '/')}"
+        return keepalived.holds_vip_command(self.inventory.cluster["vip"])
+
+    # --- the engine's hooks ---------------------------------------------------------------------------
+
+    def fact_commands(self, host):
+        return [self.vip_command()] if self.group(host) == roles.LB else []
+
+    def planned(self, host, will_change, command_status):
+        self.register(host, will_change, command_status.get(self.vip_command()) == 0)
+
+    def before_change(self, host):
+        self.enter(host)
+        self.entered.add(host)
+
+    def finished(self, host):
+        """The host's run has ended: put it back if it was drained; from now on nobody waits for it."""
+        if host not in self.registered:
+            self.register(host, False)
+        try:
+            if host in self.entered:
+                self.leave(host)
+        finally:
+            self._release(host, self.group(host))
+
+    # --- the order ------------------------------------------------------------------------------------
 
     def register(self, name, will_change, holds_vip=False):
         with self.cond:
@@ -64,26 +85,33 @@ class Rollout:
             self.inside[group] = name
         if self._waited(name, group):
             self.progress(name, "its turn to change")
-        if group == "web":
-            self._haproxy(name, "drain")
+        if group == roles.WEB:
+            try:
+                self._haproxy(name, "drain")
+            except HostError:
+                self._release(name, group)
+                raise
 
     def leave(self, name):
         group = self.group(name)
         if group is None:
             return
         try:
-            if group == "web" and self.inside.get(group) == name:
+            if group == roles.WEB and self.inside.get(group) == name:
                 # A reloading Apache can miss health checks: put it back only once HAProxy has seen it
                 # healthy (still drained, checks passing) for a while, or the next web's drain finds
                 # no server left.
                 self._wait_stat(name, lambda row: row["status"] == "DRAIN", READY_WAIT, stable=HEALTHY_FOR)
                 self._haproxy(name, "ready")
         finally:
-            with self.cond:
-                if self.inside.get(group) == name:
-                    del self.inside[group]
-                self.done.add(name)
-                self.cond.notify_all()
+            self._release(name, group)
+
+    def _release(self, name, group):
+        with self.cond:
+            if self.inside.get(group) == name:
+                del self.inside[group]
+            self.done.add(name)
+            self.cond.notify_all()
 
     def close(self):
         for remote in self.lb_remotes.values():
@@ -95,18 +123,19 @@ class Rollout:
     def _may_enter(self, name, group):
         if self.registered.keys() < self.expected or group in self.inside:
             return False
-        if group != "lb" or not self.registered[name][1]:
+        if group != roles.LB or not self.registered[name][1]:
             return True
-        # The VIP holder goes last: every other load balancer that will change must be done.
+        # The VIP holder goes last: every other load balancer that will change must be done (a host whose
+        # run has ended is done, whether it changed or not).
         return all(h in self.done for h, (change, _) in self.registered.items()
-                   if h != name and change and self.group(h) == "lb")
+                   if h != name and change and self.group(h) == roles.LB)
 
     def _haproxy(self, web, state):
         """Set the web server's state on every reachable load balancer, then wait for its effect."""
-        command = f"set server {BACKEND}/{web} state {state}"
+        command = haproxy.set_server_state(web, state)
         for lb, remote in list(self._lbs().items()):
             try:
-                remote.run(f"echo {shlex.quote(command)} | socat stdio {ADMIN_SOCKET}", timeout=10)
+                remote.run(haproxy.runtime_command(command, timeout=5), timeout=10)
             except HostError as exc:
                 self.progress(lb, f"left out of the rollout: {exc}")
                 self.lb_remotes.pop(lb).close()
@@ -117,15 +146,23 @@ class Rollout:
             self._wait_stat(web, lambda row: row["status"] == "UP", READY_WAIT)
 
     def _wait_stat(self, web, condition, seconds, stable=0.0):
-        """Poll HAProxy's view of `web` on every LB until `condition` holds (for `stable` s), bounded."""
+        """Poll HAProxy's view of `web` on every LB until `condition` holds (for `stable` s), bounded.
+
+        An LB whose stats have no row for `web` in the web backend cannot drain it: HostError, never a
+        silent success (the backend or server was renamed, or the LB's config does not know the host)."""
         deadline = time.monotonic() + seconds
         since = None
         while time.monotonic() < deadline:
             try:
-                rows = [self._stat_row(remote, web) for remote in self._lbs().values()]
+                rows = {lb: self._stat_row(remote, web) for lb, remote in self._lbs().items()}
             except HostError:
                 return False
-            if all(row is None or condition(row) for row in rows):
+            missing = [lb for lb, row in rows.items() if row is None]
+            if missing:
+                raise HostError(f"{web}: HAProxy on {', '.join(missing)} has no server "
+                                f"{haproxy.BACKEND}/{web} in its stats, so it cannot be drained or put back; "
+                                f"nothing was changed on {web} (is {haproxy.CONFIG} from this tree?)")
+            if all(condition(row) for row in rows.values()):
                 since = since or time.monotonic()
                 if time.monotonic() - since >= stable:
                     return True
@@ -137,9 +174,8 @@ class Rollout:
 
     @staticmethod
     def _stat_row(remote, web):
-        out = remote.run(f"echo 'show stat' | socat stdio {ADMIN_SOCKET}", timeout=10).stdout
-        return next((row for row in judge.parse_stats_csv(out)
-                     if row.get("pxname") == BACKEND and row.get("svname") == web), None)
+        out = remote.run(haproxy.runtime_command("show stat", timeout=5), timeout=10).stdout
+        return haproxy.server_row(haproxy.parse_stats_csv(out), web)
 
     def _lbs(self):
         if not self.lb_remotes:

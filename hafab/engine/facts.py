@@ -60,7 +60,9 @@ class Facts:
     sysctls: dict = field(default_factory=dict)    # key -> value or None
     commands: dict = field(default_factory=dict)   # command -> exit status
     exists: dict = field(default_factory=dict)     # path -> bool
-    pkg_batch: dict = field(default_factory=dict)  # packages this run installed in one batch -> version
+    # function -> what an aggregated apply of that function did earlier in this run (Salt's mod_aggregate);
+    # kept across re-reads of the facts, so later states of the batch see it
+    aggregated: dict = field(default_factory=dict)
 
 
 def script(query):

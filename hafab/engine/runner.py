@@ -19,8 +19,8 @@ from datetime import datetime
 from hafab.engine import facts as factlib
 from hafab import states as statelib
 from hafab.engine.errors import HafabError, HostError
-from hafab.states import pkg as pkglib
-from hafab.states.base import Outcome, Plan
+from hafab.engine.hooks import NO_HOOKS
+from hafab.states.base import Outcome
 from hafab.engine.transport import connect
 
 MAX_PARALLEL = 64
@@ -36,27 +36,22 @@ class HostReport:
     channel_opens: int = 0
 
 
-@dataclass
-class PkgBatch:
-    installed: dict = field(default_factory=dict)
-    error: str = ""
-
-
 class HostRun:
     """The run of all states of one host over one connection."""
 
-    def __init__(self, name, states, remote, check, deadline, rollout=None):
+    def __init__(self, name, states, remote, check, deadline, hooks=NO_HOOKS):
         self.name = name
-        self.rollout = rollout
-        self.entered = False
+        self.hooks = hooks
+        self.turn_taken = False
         self.states = states
         self.remote = remote
         self.check = check
         self.deadline = deadline
         self.facts = None
         self.dirty = False
-        self.batch = None
+        self.aggregated = {}   # function -> what its aggregated apply did this run (see aggregate())
         self.plans = {}
+        self.hook_commands = []
 
     def run(self, script, stdin=b"", timeout=300):
         remaining = self.deadline - time.monotonic()
@@ -66,14 +61,16 @@ class HostRun:
 
     def gather(self, states, lock=None):
         """Facts for `states` in one round trip; with `lock` (lock_owner, wait, on_wait, stop), the first
-        gather also takes the host's lock in that same round trip."""
+        gather also takes the host's lock in that same round trip, and reads the hooks' commands too."""
         query = factlib.FactQuery()
         for state in states:
             statelib.lookup(state.function).query(state, query)
             for command in _conditions(state):
                 query.commands[command] = None
-        if self.rollout and self.facts is None and self.rollout.group(self.name) == "lb":
-            query.commands[self.rollout.vip_command()] = None
+        if self.facts is None:
+            self.hook_commands = list(self.hooks.fact_commands(self.name))
+            for command in self.hook_commands:
+                query.commands[command] = None
         script, token = factlib.script(query)
         if lock:
             owner, wait, on_wait, stop = lock
@@ -82,50 +79,45 @@ class HostRun:
         else:
             output = self.run(script, timeout=120).stdout
         gathered = factlib.parse(output, token, query)
-        if self.batch is not None:
-            gathered.pkg_batch = self.batch.installed
+        gathered.aggregated = self.aggregated
         return gathered
 
-    def enter_rollout(self):
-        """Wait for this host's turn to change (see rollout.py); once per run."""
-        if self.rollout and not self.entered:
-            self.rollout.enter(self.name)
-            self.entered = True
+    def take_turn(self):
+        """Before the first change of this run: the hooks may hold the host until its turn comes."""
+        if not self.turn_taken:
+            self.hooks.before_change(self.name)
+            self.turn_taken = True
 
     def will_change(self):
-        """Whether any state predicts a change from the facts gathered first (as --check would)."""
-        return any(statelib.lookup(s.function).plan(s, self.facts).changes for s in self.states
-                   if not _condition_comment(s, self.facts))
+        """Whether the run will change anything, predicted from the first facts exactly as --check
+        reports it: failed requisites, onchanges that will not fire and unless/onlyif included."""
+        predicted = {}
+        for state in self.states:
+            outcome = _decide(self, state, predicted)
+            if outcome is None:
+                plan = statelib.lookup(state.function).plan(state, self.facts)
+                outcome = Outcome(None, plan.comment, plan.changes)
+                if _watch_fires(state, outcome, predicted):
+                    return True
+            if outcome.changes and outcome.result is not False:
+                return True
+            predicted[state.key] = {"result": outcome.result, "changes": outcome.changes}
+        return False
 
-    def pkg_batch(self, state, missing):
-        """Install the missing packages of this state, and on the first call those of every later
-        pkg.installed state without requisites too, in one apt-get run."""
-        if self.batch is None:
-            self.batch = PkgBatch()
-            wanted, refresh = list(missing), self.plans[state.key].action["refresh"]
-            for other in self.states:
-                plan = self.plans.get(other.key) or _initial_plan(self, other)
-                if (other.function == "pkg.installed" and other is not state and plan.changes
-                        and not (other.require or other.watch or other.onchanges)):
-                    wanted += [p for p in plan.action["missing"] if p not in wanted]
-                    refresh = refresh or plan.action["refresh"]
-        else:
-            wanted = [p for p in missing if p not in self.batch.installed]
-            refresh = False
-        if wanted:
-            installed, error = pkglib.run_install(self, wanted, refresh)
-            self.batch.installed.update(installed)
-            self.batch.error = error
-        return self.batch
-
-
-def _initial_plan(host, state):
-    if state.function != "pkg.installed":
-        return _NO_PLAN
-    return statelib.lookup(state.function).plan(state, host.facts)
-
-
-_NO_PLAN = Plan()
+    def aggregate(self, state):
+        """Salt's mod_aggregate: the other states of `state`'s function that can be applied together with it
+        now, each with its plan: those without requisites whose plan (from the facts at hand) changes
+        something. A state function that batches work asks for them in apply() and keeps what it did in
+        `self.aggregated[function]`, which later plans of the same function read from facts.aggregated."""
+        peers = []
+        for other in self.states:
+            if (other is state or other.function != state.function
+                    or other.require or other.watch or other.onchanges):
+                continue
+            plan = self.plans.get(other.key) or statelib.lookup(other.function).plan(other, self.facts)
+            if plan.changes:
+                peers.append((other, plan))
+        return peers
 
 
 def _lock_owner():
@@ -146,9 +138,10 @@ class Interrupted(HafabError):
     """SIGINT/SIGTERM: every host finished the command in flight, and nothing more ran."""
 
 
-def run_hosts(compiled, ssh_config, check=False, timeout=600, progress=None, rollout=None):
+def run_hosts(compiled, ssh_config, check=False, timeout=600, progress=None, hooks=NO_HOOKS):
     """Run every host's states in parallel; returns {host: HostReport} in the order given.
 
+    `hooks` (hafab.engine.hooks.RunHooks) is told about each host's plan, first change and end.
     On Ctrl-C (or SIGTERM turned into KeyboardInterrupt by the caller) no new state starts on any host;
     each host finishes its command in flight (a file write is temp file, check, rename: never half
     done), then Interrupted carries the reports.
@@ -158,7 +151,7 @@ def run_hosts(compiled, ssh_config, check=False, timeout=600, progress=None, rol
     workers = max(1, min(len(compiled), MAX_PARALLEL))
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {name: pool.submit(run_host, name, states, ssh_config, check, timeout, progress,
-                                     rollout=rollout)
+                                     hooks=hooks)
                    for name, states in compiled.items()}
         try:
             concurrent.futures.wait(futures.values())
@@ -173,21 +166,20 @@ def run_hosts(compiled, ssh_config, check=False, timeout=600, progress=None, rol
     return reports
 
 
-def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60, rollout=None):
+def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60, hooks=NO_HOOKS):
     report = HostReport(name)
     started = time.monotonic()
-    remote = host = None
+    remote = None
     try:
         remote = connect(name, ssh_config)
         report.timings["connect"] = time.monotonic() - started
         progress(name, "connected")
-        host = HostRun(name, states, remote, check, started + timeout, rollout=rollout)
+        host = HostRun(name, states, remote, check, started + timeout, hooks=hooks)
         t = time.monotonic()
         on_wait = lambda holder: progress(name, f"waiting for the lock held by {holder}")  # noqa: E731
         host.facts = host.gather(states, lock=(_lock_owner(), min(lock_wait, timeout), on_wait, STOP))
         report.timings["facts"] = time.monotonic() - t
-        if rollout:
-            rollout.register(name, host.will_change(), host.facts.commands.get(rollout.vip_command()) == 0)
+        hooks.planned(name, host.will_change(), {c: host.facts.commands.get(c) for c in host.hook_commands})
         t = time.monotonic()
         _run_states(host, report, progress)
         report.timings["apply"] = time.monotonic() - t
@@ -197,11 +189,10 @@ def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60, r
         report.error = str(exc).removeprefix(f"{name}: ")
         progress(name, f"failed: {report.error}")
     finally:
-        if rollout:
-            if name not in rollout.registered:
-                rollout.register(name, False)
-            if host is not None and host.entered:
-                rollout.leave(name)
+        try:
+            hooks.finished(name)
+        except HostError as exc:
+            report.error = report.error or str(exc).removeprefix(f"{name}: ")
         if remote is not None:
             report.channel_opens = remote.channel_opens
             remote.close()
@@ -238,33 +229,46 @@ def _changed(keys, results):
     return [k for k in keys if results.get(k, {}).get("changes") and results[k]["result"] is not False]
 
 
-def _run_state(host, state, results):
+def _decide(host, state, results):
+    """The outcome of `state` that needs no plan (a failed requisite, onchanges that did not fire,
+    unless/onlyif), or None when its plan decides. Re-reads the facts first if a change made them stale."""
     failed = _failed_requisites(state, results)
     if failed:
         return Outcome(False, "One or more requisite failed: " + ", ".join(_short(k) for k in failed))
     if state.onchanges and not _changed(state.onchanges, results):
         return Outcome(True, "State was not run because none of the onchanges reqs changed")
-    fn = statelib.lookup(state.function)
     if host.dirty:  # something changed since the facts were read: read them again for the rest, at once
         host.facts = host.gather(host.states[host.states.index(state):])
         host.dirty = False
+    skip = _condition_comment(state, host.facts)
+    return Outcome(True, skip) if skip else None
+
+
+def _watch_fires(state, outcome, results):
+    """Salt's watch: mod_watch runs when a watched state changed and the state itself changed nothing."""
+    fn = statelib.lookup(state.function)
+    return bool(state.watch and fn.mod_watch and outcome.result is not False and not outcome.changes
+                and _changed(state.watch, results))
+
+
+def _run_state(host, state, results):
+    decided = _decide(host, state, results)
+    if decided is not None:
+        return decided
+    fn = statelib.lookup(state.function)
     facts = host.facts
-    skip = _condition_comment(state, facts)
-    if skip:
-        return Outcome(True, skip)
     plan = fn.plan(state, facts)
     host.plans[state.key] = plan
     if plan.changes and host.check:
         outcome = Outcome(None, plan.comment, plan.changes)
     elif plan.changes:
-        host.enter_rollout()
+        host.take_turn()
         outcome = fn.apply(state, plan, host)
     else:
         outcome = Outcome(True, plan.comment)
-    if (state.watch and fn.mod_watch and outcome.result is not False and not outcome.changes
-            and _changed(state.watch, results)):
+    if _watch_fires(state, outcome, results):
         if not host.check:
-            host.enter_rollout()
+            host.take_turn()
         outcome = fn.mod_watch(state, host, facts)
     return outcome
 

@@ -1,4 +1,9 @@
-"""pkg.installed: Debian packages, all missing ones of a host in one non-interactive apt-get install."""
+"""pkg.installed: Debian packages, all missing ones of a host in one non-interactive apt-get install.
+
+The batch is Salt's mod_aggregate: the first pkg.installed state to apply also installs the packages of
+every other pkg.installed state the runner can apply together with it (HostRun.aggregate), and keeps what
+apt-get did in the run's `aggregated` record, from which the later states report their share.
+"""
 
 import shlex
 
@@ -35,10 +40,11 @@ class Installed(StateFunction):
     def plan(self, state, facts):
         pkgs = packages_of(state)
         missing = [p for p in pkgs if not facts.packages.get(p)]
-        batched = [p for p in pkgs if p in facts.pkg_batch and facts.packages.get(p)]
+        installed = facts.aggregated.get(self.function, {}).get("installed", {})
+        batched = [p for p in pkgs if p in installed and facts.packages.get(p)]
         if batched and not missing:
             # Installed a moment ago in the same apt-get run as an earlier state's packages.
-            return Plan(changes={p: {"old": "", "new": facts.pkg_batch[p]} for p in batched},
+            return Plan(changes={p: {"old": "", "new": installed[p]} for p in batched},
                         comment=f"The following packages would be installed: {', '.join(batched)}",
                         action={"missing": batched, "refresh": False})
         if not missing:
@@ -50,15 +56,34 @@ class Installed(StateFunction):
 
     def apply(self, state, plan, host):
         missing = plan.action["missing"]
-        batch = host.pkg_batch(state, missing)
-        if batch.error:
-            return Outcome(False, batch.error)
-        changes = {p: {"old": "", "new": batch.installed.get(p, "")} for p in missing}
-        failed = [p for p in missing if not batch.installed.get(p)]
+        batch = self._install_batch(state, plan, host)
+        if batch["error"]:
+            return Outcome(False, batch["error"])
+        changes = {p: {"old": "", "new": batch["installed"].get(p, "")} for p in missing}
+        failed = [p for p in missing if not batch["installed"].get(p)]
         if failed:
             return Outcome(False, f"Packages not installed after apt-get: {', '.join(failed)}", changes)
         return Outcome(True, f"{len(missing)} targeted package{'s' if len(missing) > 1 else ''} "
                              f"installed: {', '.join(missing)}", changes)
+
+
+    def _install_batch(self, state, plan, host):
+        """Install this state's missing packages; on the first call those of its aggregate peers too, in
+        one apt-get run. Returns the run's record {"installed": {name: version}, "error": comment}."""
+        batch = host.aggregated.get(self.function)
+        if batch is None:
+            batch = host.aggregated[self.function] = {"installed": {}, "error": ""}
+            wanted, refresh = list(plan.action["missing"]), plan.action["refresh"]
+            for _other, other_plan in host.aggregate(state):
+                wanted += [p for p in other_plan.action["missing"] if p not in wanted]
+                refresh = refresh or other_plan.action["refresh"]
+        else:
+            wanted = [p for p in plan.action["missing"] if p not in batch["installed"]]
+            refresh = False
+        if wanted:
+            installed, batch["error"] = run_install(host, wanted, refresh)
+            batch["installed"].update(installed)
+        return batch
 
 
 def _all_installed(pkgs):
