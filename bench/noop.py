@@ -18,16 +18,15 @@ from common import INV, provisioned_lab, spread, timed
 
 from hafab.cluster import inventory as inventorylib
 from hafab import lab
+from hafab.cluster import minions, target
 from hafab.engine import runner
-from hafab.engine import sls
-from hafab.cluster import target
 
 
 def phases(path):
     """One in-process no-op run, timed phase by phase (seconds)."""
     t0 = time.perf_counter()
     inventory = inventorylib.load(path)
-    compiled = sls.compile_all(inventory, None, inventory.root)
+    compiled = minions.compile_hosts(inventory)
     config = target.ssh_config_for(inventory, list(inventory.hosts.values()))
     t1 = time.perf_counter()
     reports = runner.run_hosts(compiled, config)

@@ -7,11 +7,8 @@ import threading
 import time
 
 from hafab.cluster import inventory as inventorylib
-from hafab.engine import output
-from hafab.engine import runner
-from hafab.cluster import secrets
-from hafab.engine import sls
-from hafab.cluster import target
+from hafab.cluster import minions, secrets, target
+from hafab.engine import output, runner
 from hafab.engine.errors import InputError
 from hafab.engine.progress import Progress
 from hafab.cluster.rollout import Rollout
@@ -27,7 +24,7 @@ def provision(inventory_path="hosts.yaml", hosts=None, roles=None, check=False, 
     chosen = inventory.select(hosts, roles)
     if not chosen:
         raise InputError(inventory.where, "no host matches --hosts/--roles")
-    compiled = sls.compile_all(inventory, [h.name for h in chosen], inventory.root)
+    compiled = minions.compile_hosts(inventory, chosen)
     config = target.ssh_config_for(inventory, chosen, ssh_config)
     progress = Progress(len(compiled), "provision" + (" (check)" if check else ""))
     rollout = None if check else Rollout(inventory, compiled, config, progress.event, timeout)

@@ -21,10 +21,9 @@ import tempfile
 
 import yaml
 
-from hafab.engine import sls
+from hafab.cluster import minions
 from hafab.engine import top
 from hafab.engine.errors import InputError
-from hafab.engine.render import RenderContext
 
 MARKER = ".hafab-salt-export"
 DEFAULT_OUT = "out/salt"
@@ -51,7 +50,7 @@ def _yaml(data):
 
 def host_pillar(inventory, host):
     """The pillar hafab renders `host`'s states with (cluster keys, host keys and vars, hosts, stats_password)."""
-    return RenderContext(inventory, host).pillar
+    return minions.pillar(inventory, host)
 
 
 def check_grains(root):
@@ -122,7 +121,7 @@ def export(inventory, out=DEFAULT_OUT, progress=print):
     """Write the export to `out` (relative to the current directory); return its absolute path."""
     root = inventory.root
     out = _check_out(out, root)
-    sls.compile_all(inventory)  # every host's states render and compile, as `inv provision` would
+    minions.compile_hosts(inventory)  # every host's states render and compile, as `inv provision` would
     check_grains(root)
     check_top(root)
     files = _merged_tree(root)

@@ -16,7 +16,7 @@ class HafabError(Exception):
 
 
 class InputError(HafabError):
-    """Bad input (inventory, SLS, template, flag, lab not up): nothing was sent to any host."""
+    """Bad input (an input file, SLS, template, flag, an unusable target): nothing was sent to any host."""
 
     exit_code = EXIT_BAD_INPUT
 

@@ -17,7 +17,7 @@ class State:
     module: str             # "file"
     fun: str                # "managed"
     args: dict              # the function's own arguments (not name/names/requisites)
-    sls: str                # SLS name, e.g. "haproxy"
+    sls: str                # SLS name, e.g. "ntp"
     file: str               # path of the SLS file, relative to the repo, for messages
     line: int = 0           # line of the ID in that file, when known
     # Resolved requisites: keys of the states this one depends on (including *_in edges).

@@ -1,13 +1,12 @@
-"""Jinja rendering of SLS files and file templates for one host, with pillar and grains from hosts.yaml."""
+"""Jinja rendering of SLS files and file templates for one minion, with its pillar and grains."""
 
-import copy
 import json
 import os
 
 import jinja2
 import yaml
 
-from hafab.cluster import secrets
+from hafab.engine.redact import redact
 from hafab.engine.errors import InputError
 
 _environments = {}  # root -> Environment (in practice one per process)
@@ -42,12 +41,12 @@ def render_string(root, source, filename, variables):
         return template.render(variables)
     except jinja2.TemplateSyntaxError as exc:
         where = f"{_relative(root, exc.filename or filename)}:{exc.lineno}"
-        raise InputError(where, secrets.redact(f"Jinja syntax error: {_describe(exc)}")) from None
+        raise InputError(where, redact(f"Jinja syntax error: {_describe(exc)}")) from None
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001  any failure inside a template is bad input
         where = _template_line(root, exc.__traceback__, filename)
-        raise InputError(where, secrets.redact(_describe(exc))) from None
+        raise InputError(where, redact(_describe(exc))) from None
 
 
 def _template_line(root, tb, filename):
@@ -95,44 +94,18 @@ def colon_get(data, path, default=""):
     return value
 
 
-def _merge(base, override):
-    """Recursive dict merge (Salt merges pillar this way); override wins."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _host_dict(host):
-    return {"name": host.name, "address": host.address, "roles": list(host.roles),
-            "priority": host.priority, "vars": copy.deepcopy(host.vars)}
-
-
 class RenderContext:
-    """Everything a template of one host sees: pillar, grains and salt['pillar.get'] (CONTRACT.md)."""
+    """Everything a template of one minion sees: its pillar, its grains and salt['pillar.get'] / ['grains.get']."""
 
-    def __init__(self, inventory, host, root=None):
-        self.inventory = inventory
-        self.host = host
-        self.root = os.path.abspath(root or inventory.root)
-        self.pillar = self._pillar()
-        self.grains = {"id": host.name, "host": host.name, "ipv4": [host.address], "roles": list(host.roles)}
+    def __init__(self, minion, root):
+        self.minion = minion
+        self.root = os.path.abspath(root)
+        self.pillar = minion.pillar
+        self.grains = minion.grains
         self.salt = {
             "pillar.get": lambda key, default="": colon_get(self.pillar, key, default),
             "grains.get": lambda key, default="": colon_get(self.grains, key, default),
         }
-
-    def _pillar(self):
-        host = self.host
-        pillar = copy.deepcopy(self.inventory.cluster)
-        pillar.update(address=host.address, roles=list(host.roles), priority=host.priority)
-        pillar = _merge(pillar, copy.deepcopy(host.vars))
-        pillar["hosts"] = {h.name: _host_dict(h) for h in self.inventory.hosts.values()}
-        pillar["stats_password"] = secrets.stats_password(self.inventory)
-        return pillar
 
     def variables(self, extra=None):
         names = {"pillar": self.pillar, "grains": self.grains, "salt": self.salt}

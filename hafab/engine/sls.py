@@ -26,25 +26,19 @@ def find_function(function):
     return lookup(function)
 
 
-def compile_all(inventory, hosts=None, root=None):
-    """{host name: [State, ...]} for the given hosts (Host objects or names; default all), in execution order."""
-    root = os.path.abspath(root or inventory.root)
-    assigned = top.assign(inventory, root)
-    hosts = list(inventory.hosts.values()) if hosts is None else hosts
-    compiled = {}
-    for host in hosts:
-        host = inventory.hosts[host] if isinstance(host, str) else host
-        compiled[host.name] = compile_host(inventory, host, root, sls_names=assigned[host.name])
-    return compiled
+def compile_all(minions, root, targets=None):
+    """{minion id: [State, ...]} for the given minions, each in execution order (top.sls loaded once)."""
+    root = os.path.abspath(root)
+    assigned = top.assign(minions, root, targets)
+    return {m.id: compile_minion(m, root, sls_names=assigned[m.id]) for m in minions}
 
 
-def compile_host(inventory, host, root=None, *, sls_names=None):
-    """The host's States in execution order, requisites resolved, each prepared by its state function."""
-    root = os.path.abspath(root or inventory.root)
-    host = inventory.hosts[host] if isinstance(host, str) else host
+def compile_minion(minion, root, *, sls_names=None):
+    """The minion's States in execution order, requisites resolved, each prepared by its state function."""
+    root = os.path.abspath(root)
     if sls_names is None:
-        sls_names = top.assign(inventory, root)[host.name]
-    ctx = RenderContext(inventory, host, root)
+        sls_names = top.assign([minion], root)[minion.id]
+    ctx = RenderContext(minion, root)
     loader = _Loader(ctx)
     for name in sls_names:
         loader.load(name, chain=())
@@ -277,7 +271,7 @@ def _names(where, id_, function, state_fn, names):
 
 
 def _requisite_targets(where, id_, kind, value):
-    """[(module | 'id' | 'sls', pattern), ...] from `- require: [{pkg: nginx}, vim, {sls: web}]`."""
+    """[(module | 'id' | 'sls', pattern), ...] from `- require: [{pkg: nginx}, vim, {sls: db}]`."""
     if not isinstance(value, list):
         raise InputError(where, f"ID {id_!r}: {kind}: must be a list like [{{pkg: nginx}}] or [ID]")
     targets = []

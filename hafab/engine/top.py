@@ -1,16 +1,15 @@
-"""states/top.sls: which SLS files apply to which host (env `base`; host globs, or roles with match: pillar)."""
+"""states/top.sls: which SLS files apply to which minion (env `base`; id globs or lists, or pillar/grain matches)."""
 
 import fnmatch
 import os
 import re
 from dataclasses import dataclass
 
-from hafab.engine import render
-from hafab.engine import yamlio
+from hafab.engine import render, yamlio
 from hafab.engine.errors import InputError
 
 TOP = "states/top.sls"
-MATCHERS = ("glob", "list", "pillar", "grain")  # pillar and grain both mean the host's roles here
+MATCHERS = ("glob", "list", "pillar", "grain")
 SLS_NAME_RE = re.compile(r"^[\w-]+(\.[\w-]+)*$")
 
 
@@ -30,20 +29,28 @@ def sls_candidates(name):
 
 @dataclass
 class Target:
-    expr: str           # 'web*' or 'roles:lb'
+    expr: str           # 'db*', 'a,b' or, with match pillar/grain, 'KEY:PATTERN' ('os:Debian*')
     match: str          # one of MATCHERS
     sls: list
 
     @property
-    def role_pattern(self):
-        return self.expr.split(":", 1)[1] if self.match in ("pillar", "grain") else None
+    def data_key(self):
+        """With match pillar/grain: the colon path of the value matched ('os' of 'os:Debian*')."""
+        return self.expr.rpartition(":")[0] if self.match in ("pillar", "grain") else None
 
-    def matches(self, host):
+    @property
+    def pattern(self):
+        return self.expr.rpartition(":")[2] if self.match in ("pillar", "grain") else self.expr
+
+    def matches(self, minion):
         if self.match == "glob":
-            return fnmatch.fnmatchcase(host.name, self.expr)
+            return fnmatch.fnmatchcase(minion.id, self.expr)
         if self.match == "list":
-            return host.name in [n.strip() for n in self.expr.split(",")]
-        return any(fnmatch.fnmatchcase(role, self.role_pattern) for role in host.roles)
+            return minion.id in [n.strip() for n in self.expr.split(",")]
+        data = minion.pillar if self.match == "pillar" else minion.grains
+        value = render.colon_get(data, self.data_key, None)
+        values = value if isinstance(value, list) else [] if value is None else [value]
+        return any(fnmatch.fnmatchcase(str(v), self.pattern) for v in values)
 
 
 def load(root):
@@ -76,8 +83,8 @@ def _target(root, expr, items):
             names.append(item)
         else:
             raise InputError(TOP, f"target {expr!r}: {item!r} is not an SLS name")
-    if match in ("pillar", "grain") and not re.match(r"^roles:.+$", expr):
-        raise InputError(TOP, f"target {expr!r}: with match: {match} only 'roles:<role>' targets are supported")
+    if match in ("pillar", "grain") and not re.match(r"^[^:]+(:[^:]+)*:[^:]+$", expr):
+        raise InputError(TOP, f"target {expr!r}: with match: {match} the target is 'KEY:PATTERN' (a pillar or grain key, a colon, a glob)")
     for name in names:
         if sls_file(root, name) is None:
             raise InputError(TOP, f"target {expr!r}: no SLS {name!r} ({sls_candidates(name)})")
@@ -93,27 +100,16 @@ def _match_option(expr, item):
     return item["match"]
 
 
-def assign(inventory, root=None):
-    """SLS names per host name, in top-file order; validates roles and host coverage against hosts.yaml."""
-    root = os.path.abspath(root or inventory.root)
-    targets = load(root)
-    _check_roles(inventory, targets)
+def assign(minions, root, targets=None):
+    """SLS names per minion id, in top-file order; a minion no target matches is bad input."""
+    targets = load(root) if targets is None else targets
     assigned = {}
-    for host in inventory.hosts.values():
+    for minion in minions:
         names = []
         for target in targets:
-            if target.matches(host):
+            if target.matches(minion):
                 names.extend(n for n in target.sls if n not in names)
-        if not any(target.matches(host) for target in targets):
-            raise InputError(inventory.where, f"hosts.{host.name}: no target in {TOP} matches this host")
-        assigned[host.name] = names
+        if not any(target.matches(minion) for target in targets):
+            raise InputError(minion.source, f"{minion.key or minion.id}: no target in {TOP} matches this host")
+        assigned[minion.id] = names
     return assigned
-
-
-def _check_roles(inventory, targets):
-    patterns = [t.role_pattern for t in targets if t.role_pattern]
-    for host in inventory.hosts.values():
-        for role in host.roles:
-            if not any(fnmatch.fnmatchcase(role, p) for p in patterns):
-                raise InputError(inventory.where,
-                                 f"hosts.{host.name}.roles: role {role!r} is not used by any target in {TOP}")

@@ -16,8 +16,7 @@ import subprocess
 import pytest
 import yaml
 
-from hafab.cluster import inventory
-from hafab.engine import sls
+from hafab.cluster import inventory, minions
 from hafab.engine.errors import InputError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -91,7 +90,7 @@ def write_inventory(tmp_path, interface=None, **cluster):
 def compile_cluster(tmp_path, interface=None, **cluster):
     """{host: {state id: State}} compiled by hafab's own compiler from this repo's states/ and files/."""
     inv = write_inventory(tmp_path, interface, **cluster)
-    compiled = sls.compile_all(inv, root=REPO)
+    compiled = minions.compile_hosts(inv, root=REPO)
     return inv, {host: {s.id: s for s in states} for host, states in compiled.items()}
 
 
@@ -310,7 +309,7 @@ def test_more_hosts_come_from_the_inventory(tmp_path):
     data["hosts"]["hap3"] = {"address": "192.168.50.13", "roles": ["lb"], "priority": 99}
     (tmp_path / "hosts.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     inv = inventory.load(str(tmp_path / "hosts.yaml"))
-    hosts = {h: {s.id: s for s in states} for h, states in sls.compile_all(inv, root=REPO).items()}
+    hosts = {h: {s.id: s for s in states} for h, states in minions.compile_hosts(inv, root=REPO).items()}
     cfg = text_of(hosts["hap3"], "/etc/haproxy/haproxy.cfg")
     assert "server web3 192.168.50.23:80 maxconn 32 check" in cfg
     conf = text_of(hosts["hap1"], "/etc/keepalived/keepalived.conf")
@@ -540,7 +539,7 @@ def test_check_script_follows_haproxys_monitor_uri(tmp_path):
     data["hosts"]["hap1"]["vars"] = {"haproxy_health_port": port}
     (tmp_path / "hosts.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     inv = inventory.load(str(tmp_path / "hosts.yaml"))
-    states = {s.id: s for s in sls.compile_host(inv, "hap1", root=REPO)}
+    states = {s.id: s for s in minions.compile_host(inv, "hap1", root=REPO)}
     assert f"bind 127.0.0.1:{port}" in text_of(states, "/etc/haproxy/haproxy.cfg")
     script = tmp_path / "check_haproxy.sh"
     script.write_text(text_of(states, "/etc/keepalived/check_haproxy.sh"))

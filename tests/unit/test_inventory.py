@@ -2,8 +2,7 @@
 
 import pytest
 
-from hafab.cluster import inventory
-from hafab.engine import top
+from hafab.cluster import inventory, minions
 from hafab.engine.errors import EXIT_BAD_INPUT, InputError
 
 SEED = """\
@@ -187,7 +186,7 @@ def test_unknown_role_is_checked_against_the_top_file(tmp_path):
     for name in ("common", "haproxy", "apache"):
         (tmp_path / "states" / f"{name}.sls").write_text("")
     with pytest.raises(InputError) as info:
-        top.assign(inv)
+        minions.assign(inv)
     assert str(info.value) == \
         "hosts.yaml: hosts.web3.roles: role 'db' is not used by any target in states/top.sls"
     assert info.value.exit_code == EXIT_BAD_INPUT

@@ -2,7 +2,7 @@
 
 import pytest
 
-from hafab.cluster import inventory
+from hafab.cluster import inventory, minions
 from hafab.engine import render
 from hafab.engine.errors import EXIT_BAD_INPUT, InputError
 
@@ -36,7 +36,7 @@ def tree(tmp_path):
 
 def context(tree, host="lb1"):
     inv = inventory.load(str(tree / "hosts.yaml"))
-    return render.RenderContext(inv, inv.hosts[host], str(tree))
+    return render.RenderContext(minions.minion(inv, host), str(tree))
 
 
 def error(call, *args):

@@ -4,9 +4,8 @@ import textwrap
 
 import pytest
 
-from hafab.cluster import inventory
+from hafab.cluster import inventory, minions
 from hafab.engine import runner
-from hafab.engine import sls
 from hafab.engine.errors import InputError
 from hafab.states.base import REGISTRY, Outcome, Plan, StateFunction
 from tests.unit.localhost import LocalRemote
@@ -58,7 +57,7 @@ def compile_tree(tmp_path, sls_text):
     (tmp_path / "states" / "top.sls").write_text("base:\n  'roles:app':\n    - match: pillar\n    - app\n")
     (tmp_path / "states" / "app.sls").write_text(textwrap.dedent(sls_text).replace("TMP", str(tmp_path)))
     inv = inventory.load(str(tmp_path / "hosts.yaml"))
-    return sls.compile_host(inv, "one")
+    return minions.compile_host(inv, "one")
 
 
 def run(states, check=False):

@@ -12,7 +12,7 @@ import yaml
 from hafab.cluster import inventory
 from hafab.cluster import salt_export
 from hafab.engine.errors import InputError
-from hafab.engine.render import RenderContext
+from hafab.cluster import minions
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -52,7 +52,7 @@ def test_export_layout_pillar_and_permissions(tree, tmp_path):
     assert top == {"base": {name: [f"hosts.{name}"] for name in inv.hosts}}
     for name, host in inv.hosts.items():
         pillar = load_sls(os.path.join(out, "pillar", "hosts", f"{name}.sls"))
-        assert pillar == RenderContext(inv, host).pillar
+        assert pillar == minions.pillar(inv, host)
         assert list(pillar["hosts"]) == list(inv.hosts)  # templates iterate hosts in hosts.yaml order
     assert "stats_password" in pillar and pillar["stats_password"]
     roster = yaml.safe_load(open(os.path.join(out, "roster")).read())

@@ -2,7 +2,7 @@
 
 import pytest
 
-from hafab.cluster import inventory
+from hafab.cluster import inventory, minions
 from hafab.engine import sls
 from hafab.engine.errors import EXIT_BAD_INPUT, InputError
 
@@ -63,7 +63,7 @@ def make_tree(tmp_path, files, top=TOP):
 
 def compile_host(tmp_path, files, host="web1", top=TOP):
     inv = make_tree(tmp_path, files, top)
-    return sls.compile_host(inv, inv.hosts[host], str(tmp_path))
+    return minions.compile_host(inv, host, str(tmp_path))
 
 
 def ids(states):
@@ -252,7 +252,7 @@ listen-{{ port }}:
 {% endfor %}
 """}
     inv = make_tree(tmp_path, files)
-    compiled = sls.compile_all(inv, root=str(tmp_path))
+    compiled = minions.compile_hosts(inv, root=str(tmp_path))
     assert {h: [s.name for s in states] for h, states in compiled.items()} == {
         "lb1": ["echo lb1 80", "echo lb1 8080"], "web1": ["echo web1 80"]}
     assert compiled["lb1"][1].line == 0  # an ID made by Jinja has no source line
@@ -260,8 +260,8 @@ listen-{{ port }}:
 
 def test_compile_all_for_selected_hosts_by_name_or_host(tmp_path):
     inv = make_tree(tmp_path, {"states/main.sls": "a:\n  pkg.installed: []\n"})
-    assert list(sls.compile_all(inv, ["web1"], str(tmp_path))) == ["web1"]
-    assert list(sls.compile_all(inv, [inv.hosts["lb1"]], str(tmp_path))) == ["lb1"]
+    assert list(minions.compile_hosts(inv, ["web1"], str(tmp_path))) == ["web1"]
+    assert list(minions.compile_hosts(inv, [inv.hosts["lb1"]], str(tmp_path))) == ["lb1"]
 
 
 def test_render_error_names_file_and_line(tmp_path):

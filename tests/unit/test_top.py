@@ -2,7 +2,7 @@
 
 import pytest
 
-from hafab.cluster import inventory
+from hafab.cluster import inventory, minions
 from hafab.engine import top
 from hafab.engine.errors import EXIT_BAD_INPUT, InputError
 
@@ -49,14 +49,14 @@ def make_tree(tmp_path, top_text=TOP, hosts=HOSTS, sls=("common", "haproxy", "ke
 
 def error(inv):
     with pytest.raises(InputError) as info:
-        top.assign(inv)
+        minions.assign(inv)
     assert info.value.exit_code == EXIT_BAD_INPUT and "\n" not in str(info.value)
     return str(info.value)
 
 
 def test_sls_per_host_in_top_order_without_duplicates(tmp_path):
     inv = make_tree(tmp_path)
-    assert top.assign(inv) == {
+    assert minions.assign(inv) == {
         "hap1": ["common", "haproxy", "keepalived"],
         "hap2": ["common", "haproxy", "keepalived", "apache"],
         "web1": ["common", "apache"],
@@ -75,7 +75,7 @@ def test_top_file_is_rendered_with_jinja(tmp_path):
     text = "base:\n{% for glob in ['hap*', 'web*'] %}\n  '{{ glob }}':\n    - common\n{% endfor %}\n" \
            "  'roles:*':\n    - match: pillar\n    - common\n"
     inv = make_tree(tmp_path, text)
-    assert top.assign(inv)["web2"] == ["common"]
+    assert minions.assign(inv)["web2"] == ["common"]
 
 
 def test_target_naming_a_missing_sls(tmp_path):
@@ -105,8 +105,8 @@ def test_host_not_matched(tmp_path):
      "states/top.sls: environment 'prod': only 'base' is supported"),
     ("base:\n  '*':\n    - match: compound\n    - common\n",
      "states/top.sls: target '*': match 'compound' is not supported (use one of glob, list, pillar, grain)"),
-    ("base:\n  'mode:tcp':\n    - match: pillar\n    - common\n",
-     "states/top.sls: target 'mode:tcp': with match: pillar only 'roles:<role>' targets are supported"),
+    ("base:\n  'roles':\n    - match: pillar\n    - common\n",
+     "states/top.sls: target 'roles': with match: pillar the target is 'KEY:PATTERN' (a pillar or grain key, a colon, a glob)"),
     ("base:\n  '*': common\n", "states/top.sls: target '*': must be a list of SLS names"),
     ("base:\n  '*':\n    - ../etc\n", "states/top.sls: target '*': '../etc' is not an SLS name"),
     ("base: [\n", None),
