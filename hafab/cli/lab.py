@@ -1,11 +1,10 @@
 """`inv lab.*`: the local lab of systemd-nspawn hosts (see hafab.lab)."""
 
-import json as jsonlib
-
 from invoke import Collection, task
 
 from hafab import lab as lab_api
 from hafab.cli.common import reports_errors
+from hafab.engine.result import TaskResult
 from hafab.cluster.inventory import load
 
 INVENTORY_HELP = "Path of the inventory file (default: hosts.yaml)."
@@ -31,21 +30,19 @@ def down(c, inventory="hosts.yaml", purge=False):
 
 
 @task(auto_shortflags=False, help={"inventory": INVENTORY_HELP,
-                                  "json": "Print one JSON document on stdout (shape in CONTRACT.md)."})
+                                  "json": "Print one JSON document on stdout (shape in docs/contract.md)."})
 @reports_errors
 def status(c, inventory="hosts.yaml", json=False):
     """Show each host (running or stopped, address, SSH ok) and which load balancer holds the VIP."""
     inventory = load(inventory)
     report = lab_api.status(inventory)
-    if json:
-        print(jsonlib.dumps(report))
-        return
     running = "up" if lab_api.is_up(inventory) else "down (run `inv lab.up`)"
-    print(f"lab {running}: bridge {report['bridge']}, subnet {report['subnet']}")
+    lines = [f"lab {running}: bridge {report['bridge']}, subnet {report['subnet']}"]
     for name, host in report["hosts"].items():
         ssh = "ssh ok" if host["ssh"] else "no ssh"
-        print(f"  {name:<16} {host['state']:<8} {host['address']:<16} {ssh}")
-    print(f"VIP holder: {report['vip_holder'] or 'nobody'}")
+        lines.append(f"  {name:<16} {host['state']:<8} {host['address']:<16} {ssh}")
+    lines.append(f"VIP holder: {report['vip_holder'] or 'nobody'}")
+    return TaskResult(True, report, "\n".join(lines) + "\n")
 
 
 @task(auto_shortflags=False, help={"host": "Name of the host to power off.", "inventory": INVENTORY_HELP,

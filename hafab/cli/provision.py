@@ -1,6 +1,8 @@
 """The `provision` task."""
 
-from invoke import Exit, task
+import sys
+
+from invoke import task
 
 from hafab.cli.common import reports_errors, split_list
 
@@ -23,7 +25,5 @@ def provision(c, hosts=None, roles=None, check=False, json=False, ssh_config=Non
     """Apply states/top.sls to the hosts: changes only what differs, reports like Salt's highstate."""
     from hafab.cluster.provision import provision as run_provision  # the engine loads only when a task runs
 
-    code = run_provision(inventory, hosts=split_list(hosts), roles=split_list(roles), check=check,
-                         as_json=json, ssh_config=ssh_config, timeout=float(timeout))
-    if code:
-        raise Exit(code=code)
+    return run_provision(inventory, hosts=split_list(hosts), roles=split_list(roles), check=check,
+                         ssh_config=ssh_config, timeout=float(timeout), colour=sys.stdout.isatty())

@@ -1,8 +1,8 @@
 """`inv provision`: validate and compile everything, choose the target, then apply over SSH."""
 
 import contextlib
+import io
 import signal
-import sys
 import threading
 import time
 
@@ -11,15 +11,17 @@ from hafab.cluster import minions, secrets, target
 from hafab.engine import output, runner
 from hafab.engine.errors import InputError
 from hafab.engine.progress import Progress
+from hafab.engine.result import TaskResult
 from hafab.cluster.rollout import Rollout
 from hafab.engine.hooks import NO_HOOKS
 
 
-def provision(inventory_path="hosts.yaml", hosts=None, roles=None, check=False, as_json=False,
-              ssh_config=None, timeout=600, stream=None):
-    """Run the top file's states on the chosen hosts; returns the exit code (0 ok, 1 failed on a host)."""
+def provision(inventory_path="hosts.yaml", hosts=None, roles=None, check=False, ssh_config=None, timeout=600,
+              colour=False):
+    """Run the top file's states on the chosen hosts; a TaskResult (ok: no state failed, every host ran).
+
+    Interrupted (exit 1) carries the result of what ran before the interrupt."""
     started = time.monotonic()
-    stream = stream or sys.stdout
     inventory = inventorylib.load(inventory_path)
     chosen = inventory.select(hosts, roles)
     if not chosen:
@@ -34,24 +36,22 @@ def provision(inventory_path="hosts.yaml", hosts=None, roles=None, check=False, 
                                        hooks=rollout or NO_HOOKS)
         except runner.Interrupted as exc:
             progress.done()
-            _report(exc.reports, time.monotonic() - started, check, as_json, stream)
+            exc.result = _result(exc.reports, time.monotonic() - started, check, colour)
             raise
         finally:
             if rollout:
                 rollout.close()
     progress.done()
-    _report(reports, time.monotonic() - started, check, as_json, stream)
-    failed = output.summary(reports)["failed"] or any(r.error for r in reports.values())
-    return 1 if failed else 0
+    return _result(reports, time.monotonic() - started, check, colour)
 
 
-def _report(reports, duration, check, as_json, stream):
+def _result(reports, duration, check, colour):
     for report in reports.values():
         report.results, report.error = secrets.redact(report.results), secrets.redact(report.error)
-    if as_json:
-        stream.write(output.as_json(reports, duration) + "\n")
-    else:
-        output.Highstate(stream).write(reports, duration, check=check)
+    text = io.StringIO()
+    output.Highstate(text, colour=colour).write(reports, duration, check=check)
+    failed = output.summary(reports)["failed"] or any(r.error for r in reports.values())
+    return TaskResult(not failed, output.document(reports, duration), text.getvalue(), json_indent=2)
 
 
 @contextlib.contextmanager

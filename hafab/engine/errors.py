@@ -1,4 +1,4 @@
-"""Exceptions and the exit codes they map to (see CONTRACT.md: 0 ok, 1 failed on a host, 2 bad input)."""
+"""Exceptions and the exit codes they map to (docs/contract.md: 0 ok, 1 failed on a host, 2 bad input)."""
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -13,6 +13,7 @@ class HafabError(Exception):
     def __init__(self, *args, reports=None):
         super().__init__(*args)
         self.reports = reports  # per-host results gathered before the error, when there are some
+        self.result = None      # a TaskResult to print before the error line, when there is one
 
 
 class InputError(HafabError):

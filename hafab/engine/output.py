@@ -21,7 +21,12 @@ def summary(reports):
 
 
 def as_json(reports, duration_s):
-    doc = {"hosts": {name: r.results for name, r in reports.items()},
+    return json.dumps(document(reports, duration_s), indent=2, sort_keys=False, default=str)
+
+
+def document(reports, duration_s):
+    """The contract's JSON document of a run."""
+    return {"hosts": {name: r.results for name, r in reports.items()},
            "errors": {name: r.error for name, r in reports.items() if r.error},
            "summary": summary(reports),
            "duration_s": round(duration_s, 3),
@@ -29,7 +34,6 @@ def as_json(reports, duration_s):
            "stats": {"channel_opens": {name: r.channel_opens for name, r in reports.items()},
                      "timings_s": {name: {k: round(v, 4) for k, v in r.timings.items()}
                                    for name, r in reports.items()}}}
-    return json.dumps(doc, indent=2, sort_keys=False, default=str)
 
 
 class Highstate:
