@@ -33,6 +33,7 @@ class Rollout(RunHooks):
         self.inside = {}         # serial group -> host changing now
         self.done = set()
         self.entered = set()
+        self.unknown = set()     # (lb, web): the LB's backend has no such server yet
         self.lb_remotes = {}
 
     def group(self, name):
@@ -148,21 +149,19 @@ class Rollout(RunHooks):
     def _wait_stat(self, web, condition, seconds, stable=0.0):
         """Poll HAProxy's view of `web` on every LB until `condition` holds (for `stable` s), bounded.
 
-        An LB whose stats have no row for `web` in the web backend cannot drain it: HostError, never a
-        silent success (the backend or server was renamed, or the LB's config does not know the host)."""
+        An LB whose HAProxy answers no stats (not installed or not running yet) sends `web` nothing, and
+        one whose web backend has no server `web` yet (a new web server) neither: both are left out. An
+        LB whose stats lack the web backend itself cannot drain anything: HostError, never a silent
+        success (the backend was renamed in the template, or the LB runs a config not from this tree)."""
         deadline = time.monotonic() + seconds
         since = None
         while time.monotonic() < deadline:
             try:
-                rows = {lb: self._stat_row(remote, web) for lb, remote in self._lbs().items()}
+                rows = {lb: self._stat_rows(remote) for lb, remote in self._lbs().items()}
             except HostError:
                 return False
-            missing = [lb for lb, row in rows.items() if row is None]
-            if missing:
-                raise HostError(f"{web}: HAProxy on {', '.join(missing)} has no server "
-                                f"{haproxy.BACKEND}/{web} in its stats, so it cannot be drained or put back; "
-                                f"nothing was changed on {web} (is {haproxy.CONFIG} from this tree?)")
-            if all(condition(row) for row in rows.values()):
+            views = [self._server_row(lb, lb_rows, web) for lb, lb_rows in rows.items() if lb_rows]
+            if all(condition(row) for row in views if row is not None):
                 since = since or time.monotonic()
                 if time.monotonic() - since >= stable:
                     return True
@@ -172,10 +171,21 @@ class Rollout(RunHooks):
         self.progress(web, "HAProxy did not report it as expected in time; going on")
         return False
 
+    def _server_row(self, lb, rows, web):
+        if not any(row.get("pxname") == haproxy.BACKEND for row in rows):
+            raise HostError(f"{web}: HAProxy on {lb} has no backend {haproxy.BACKEND!r}, so {web} cannot be "
+                            f"drained or put back there; nothing was changed on {web} (is {haproxy.CONFIG} "
+                            "from this tree?)")
+        row = haproxy.server_row(rows, web)
+        if row is None and (lb, web) not in self.unknown:
+            self.unknown.add((lb, web))
+            self.progress(web, f"not a server of {haproxy.BACKEND} on {lb} yet: nothing to drain there")
+        return row
+
     @staticmethod
-    def _stat_row(remote, web):
+    def _stat_rows(remote):
         out = remote.run(haproxy.runtime_command("show stat", timeout=5), timeout=10).stdout
-        return haproxy.server_row(haproxy.parse_stats_csv(out), web)
+        return haproxy.parse_stats_csv(out)
 
     def _lbs(self):
         if not self.lb_remotes:

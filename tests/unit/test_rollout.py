@@ -65,22 +65,36 @@ def test_a_web_is_drained_on_every_lb_and_put_back(monkeypatch):
     assert "web1" in plan.done
 
 
-@pytest.mark.parametrize("rows, missing", [
-    ([("www", "web1", "0", "UP"), ("www", "web2", "0", "UP")], "hap1, hap2"),   # the backend was renamed
-    ([(haproxy.BACKEND, "web2", "0", "UP")], "hap1, hap2"),                      # the server is not in it
-])
-def test_a_drain_that_finds_no_server_fails_the_host(monkeypatch, rows, missing):
-    plan, _, _ = make_rollout(monkeypatch, {"hap1": rows, "hap2": rows})
+def test_a_drain_that_finds_no_backend_fails_the_host(monkeypatch):
+    renamed = [("www", "web1", "0", "UP"), ("www", "web2", "0", "UP")]   # the backend was renamed
+    plan, _, _ = make_rollout(monkeypatch, {"hap1": UP, "hap2": renamed})
     for name in ("hap1", "hap2", "web2"):
         plan.planned(name, False, {})
     plan.planned("web1", True, {})
     with pytest.raises(HostError) as info:
         plan.before_change("web1")
-    assert f"HAProxy on {missing} has no server {haproxy.BACKEND}/web1" in str(info.value)
+    assert f"HAProxy on hap2 has no backend {haproxy.BACKEND!r}, so web1 cannot be drained" in str(info.value)
     plan.finished("web1")
     # the web group is free again: the next web server can take its turn
     plan.planned("web2", True, {})
     assert plan._may_enter("web2", "web")
+
+
+@pytest.mark.parametrize("rows, note", [
+    ([], None),                                              # HAProxy not running yet: no stats at all
+    ([(haproxy.BACKEND, "web2", "0", "UP")], "not a server of"),  # a new web server, not in the backend yet
+])
+def test_an_lb_that_sends_the_web_nothing_is_left_out(monkeypatch, rows, note):
+    plan, lbs, events = make_rollout(monkeypatch, {"hap1": UP, "hap2": rows})
+    for name in ("hap1", "hap2", "web2"):
+        plan.planned(name, False, {})
+    plan.planned("web1", True, {})
+    plan.before_change("web1")
+    plan.finished("web1")
+    assert lbs["hap1"].rows[0][3] == "UP" and len(lbs["hap1"].commands) == 2
+    notes = [msg for host, msg in events if host == "web1" and "nothing to drain" in msg]
+    assert (notes == [f"not a server of {haproxy.BACKEND} on hap2 yet: nothing to drain there"]) if note else not notes
+    assert not [msg for _, msg in events if "did not report" in msg]
 
 
 def test_the_vip_holder_waits_only_for_lbs_that_change_and_never_for_a_finished_one(monkeypatch):
