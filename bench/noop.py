@@ -18,7 +18,7 @@ from common import INV, provisioned_lab, spread, timed
 
 from hafab.cluster import inventory as inventorylib
 from hafab import lab
-from hafab.cluster import minions, target
+from hafab.cluster import minions, reach
 from hafab.engine import runner
 
 
@@ -27,7 +27,7 @@ def phases(path):
     t0 = time.perf_counter()
     inventory = inventorylib.load(path)
     compiled = minions.compile_hosts(inventory)
-    config = target.ssh_config_for(inventory, list(inventory.hosts.values()))
+    config = reach.ssh_config_for(inventory, list(inventory.hosts.values()))
     t1 = time.perf_counter()
     reports = runner.run_hosts(compiled, config)
     t2 = time.perf_counter()

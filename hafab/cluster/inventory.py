@@ -1,4 +1,4 @@
-"""Load and validate hosts.yaml (every key of CONTRACT.md; anything else is an error)."""
+"""Load and validate hosts.yaml (every key of docs/contract.md; anything else is an error)."""
 
 import ipaddress
 import os

@@ -2,7 +2,7 @@
 
 Every request opens its own TCP connection (no keep-alive), so each one is balanced anew, with bounded
 timeouts and a bounded body. A `Prober` only sends to addresses it has checked: for a lab, every address
-inside cluster.subnet must be routed through the lab's bridge (hafab.target.require_lab_routes), which is
+inside cluster.subnet must be routed through the lab's bridge (hafab.cluster.reach.require_lab_routes), which is
 done when the prober is made, so the safe path is the easy one.
 
     prober = Prober(inventory)                      # lab: routes checked here, InputError if not
@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from hafab.lab import netguard
-from hafab.cluster import target
+from hafab.cluster import reach
 from hafab.engine.errors import InputError
 
 MAX_BODY = 1024 * 1024     # bytes read from one response at most
@@ -113,7 +113,7 @@ class Prober:
     """Sends requests only to addresses it has checked (lab: routed through the lab bridge).
 
     `lab=True` (the default) means the lab's hosts are the target: every address inside
-    cluster.subnet is checked with target.require_lab_routes before anything is sent (InputError
+    cluster.subnet is checked with reach.require_lab_routes before anything is sent (InputError
     otherwise, which is exit 2 with nothing sent). `lab=False` is for real hosts (--ssh-config).
     """
 
@@ -131,7 +131,7 @@ class Prober:
         if self.lab:
             lab_addresses = [a for a in todo if netguard.in_subnet(a, self.inventory)]
             if lab_addresses:
-                target.require_lab_routes(self.inventory, lab_addresses)
+                reach.require_lab_routes(self.inventory, lab_addresses)
             outside = [a for a in todo if not netguard.in_subnet(a, self.inventory) and not _loopback(a)]
             if outside:
                 raise InputError("probe", f"{outside[0]} is neither a lab address nor loopback: refusing to send")

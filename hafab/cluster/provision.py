@@ -7,7 +7,7 @@ import threading
 import time
 
 from hafab.cluster import inventory as inventorylib
-from hafab.cluster import minions, secrets, target
+from hafab.cluster import minions, reach, secrets
 from hafab.engine import output, runner
 from hafab.engine.errors import InputError
 from hafab.engine.progress import Progress
@@ -27,7 +27,7 @@ def provision(inventory_path="hosts.yaml", hosts=None, roles=None, check=False, 
     if not chosen:
         raise InputError(inventory.where, "no host matches --hosts/--roles")
     compiled = minions.compile_hosts(inventory, chosen)
-    config = target.ssh_config_for(inventory, chosen, ssh_config)
+    config = reach.ssh_config_for(inventory, chosen, ssh_config)
     progress = Progress(len(compiled), "provision" + (" (check)" if check else ""))
     rollout = None if check else Rollout(inventory, compiled, config, progress.event, timeout)
     with sigterm_as_interrupt():

@@ -57,7 +57,7 @@ def down(inventory, purge=False, progress=_progress_to_stderr):
 
 
 def status(inventory):
-    """{"bridge", "subnet", "hosts": {name: {"state", "address", "ssh"}}, "vip_holder"} (CONTRACT.md)."""
+    """{"bridge", "subnet", "hosts": {name: {"state", "address", "ssh"}}, "vip_holder"} (docs/contract.md)."""
     return _lifecycle().status(_load(inventory))
 
 

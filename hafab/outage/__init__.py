@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from hafab.cluster import inventory as inventorylib
 from hafab.outage import load as loadlib
-from hafab.cluster import target
+from hafab.cluster import reach
 from hafab.engine import transport
 from hafab.engine.errors import HostError, InputError
 from hafab.cluster.probe import Prober
@@ -106,7 +106,7 @@ def prepare(inventory, hosts, kind="service", duration=DEFAULT_DURATION, rate=DE
     if isinstance(inventory, str):
         inventory = inventorylib.load(inventory)
     hosts, kind, duration, rate = check_request(inventory, hosts, kind, duration, rate)
-    config = target.ssh_config_for(inventory, list(inventory.hosts.values()), ssh_config)
+    config = reach.ssh_config_for(inventory, list(inventory.hosts.values()), ssh_config)
     where = "ssh" if ssh_config else "lab"
     _check_ssh_config(config)
     if ssh_config and kind == "host":

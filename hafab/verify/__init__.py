@@ -22,7 +22,7 @@ from hafab.verify import judge
 from hafab.lab import netguard
 from hafab.cluster import probe
 from hafab.cluster import secrets
-from hafab.cluster import target
+from hafab.cluster import reach
 from hafab.engine.errors import HafabError, InputError
 from hafab.verify.judge import Check
 from hafab.engine.transport import connect
@@ -83,7 +83,7 @@ def verify(inventory_path="hosts.yaml", requests=20, ssh_config=None, settle=0.0
     if not inventory.lbs() or not inventory.webs():
         raise InputError(inventory.where, "hosts: verify needs at least one lb and one web host")
     hosts = list(inventory.hosts.values())
-    config = target.ssh_config_for(inventory, hosts, ssh_config)
+    config = reach.ssh_config_for(inventory, hosts, ssh_config)
     lab_mode = not ssh_config
     prober = probe.Prober(inventory, lab=lab_mode)   # lab: every address's route checked here
     password = _stats_password(inventory)

@@ -9,7 +9,7 @@ import pytest
 
 from hafab.cluster import inventory
 from hafab.cluster import probe
-from hafab.cluster import target
+from hafab.cluster import reach
 from hafab.engine.errors import InputError
 
 HOSTS = """\
@@ -126,7 +126,7 @@ def test_lab_prober_refuses_when_the_lab_is_not_up(inv):
 
 def test_lab_prober_checks_routes_first_and_refuses_foreign_addresses(inv, monkeypatch):
     checked = []
-    monkeypatch.setattr(target, "require_lab_routes", lambda inventory, addresses: checked.extend(addresses))
+    monkeypatch.setattr(reach, "require_lab_routes", lambda inventory, addresses: checked.extend(addresses))
     prober = probe.Prober(inv)
     assert set(checked) == {"10.123.0.10", "10.123.0.11", "10.123.0.21"}
     with pytest.raises(InputError):

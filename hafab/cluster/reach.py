@@ -1,6 +1,6 @@
 """Which ssh_config to dial the hosts with, and the checks that keep lab traffic on the lab bridge.
 
-CONTRACT.md: `--ssh-config` when given; otherwise `.lab/ssh_config` while the lab is up, with every
+docs/contract.md: `--ssh-config` when given; otherwise `.lab/ssh_config` while the lab is up, with every
 address inside cluster.subnet routed through the lab's own bridge; otherwise refuse (exit 2).
 """
 
