@@ -11,7 +11,7 @@ import shlex
 import threading
 import time
 
-from hafab.verify import judge
+from hafab.cluster import haproxy
 from hafab.engine.errors import HostError
 from hafab.engine.transport import connect
 
@@ -138,7 +138,7 @@ class Rollout:
     @staticmethod
     def _stat_row(remote, web):
         out = remote.run(f"echo 'show stat' | socat stdio {ADMIN_SOCKET}", timeout=10).stdout
-        return next((row for row in judge.parse_stats_csv(out)
+        return next((row for row in haproxy.parse_stats_csv(out)
                      if row.get("pxname") == BACKEND and row.get("svname") == web), None)
 
     def _lbs(self):
