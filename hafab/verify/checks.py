@@ -149,8 +149,9 @@ def stats_checks(inventory, facts, vip, holder, password):
         return [_check(name, "vip", False, why) for name in ("stats-auth", "stats-backends", "stats-holder")]
     anon, html, csv = vip.stats_anon, vip.stats_html, vip.stats_csv
     auth_ok = anon.status == 401 and html.status == 200
-    checks = [_check("stats-auth", "vip", auth_ok, f"{anon.summary() if anon.status is None else anon.status} "
-                     f"without credentials, {html.summary() if html.status is None else html.status} with the cluster's")]
+    without = anon.summary() if anon.status is None else anon.status
+    with_password = html.summary() if html.status is None else html.status
+    checks = [_check("stats-auth", "vip", auth_ok, f"{without} without credentials, {with_password} with the cluster's")]
     if csv.status == 200:
         checks.append(_check("stats-backends", "vip", *judge_stats.judge_backends(
             haproxy.parse_stats_csv(csv.body), [w.name for w in inventory.webs()])))
@@ -170,8 +171,9 @@ def _lb_stats_ids(inventory, facts):
     found = {}
     for lb in inventory.lbs():
         sections = facts[lb.name].sections
+        rows = haproxy.parse_stats_csv(sections.get("frontends", ""))
         found[lb.name] = {"pids": [int(p) for p in sections.get("pids", "").split() if p.isdigit()],
-                          "sessions": judge_stats.frontend_sessions(haproxy.parse_stats_csv(sections.get("frontends", "")))}
+                          "sessions": judge_stats.frontend_sessions(rows)}
     return found
 
 
