@@ -10,7 +10,7 @@ again, all under a steady load of new-connection GETs to the VIP and with a watc
 The outcome is judged on the settled end of the outage (its last `tail` seconds: after detection and
 failover had their chance); the failures before it are the price, measured as `window_ms`.
 
-Order of work (CONTRACT.md): load the inventory and check the flags, choose the ssh_config and check the
+Order of work (docs/contract.md): load the inventory and check the flags, choose the ssh_config and check the
 lab routes (InputError = exit 2, nothing sent), then connect.
 """
 

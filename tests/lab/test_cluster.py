@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from hafab.verify import judge
+from hafab.cluster import haproxy
 from hafab.lab import netguard
 
 pytestmark = pytest.mark.lab
@@ -55,7 +55,7 @@ def wait_backends_up(cluster, seconds=15):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         stat = cluster.ssh("hap1", "echo 'show stat' | socat stdio /run/haproxy/admin.sock").stdout
-        up = {row["svname"] for row in judge.parse_stats_csv(stat)
+        up = {row["svname"] for row in haproxy.parse_stats_csv(stat)
               if row["pxname"] == "webservers" and row["svname"].startswith("web") and row["status"] == "UP"}
         if up == {"web1", "web2"}:
             return

@@ -1,21 +1,25 @@
 """`inv verify` on the provisioned seed cluster (the session's `cluster` fixture): it passes, and for each
 thing the issue lists, breaking exactly that thing fails exactly the checks that watch it, naming them,
-while every other check passes. Each test restores what it broke; after each one the cluster must verify
-clean again (bounded wait) before the next starts.
+while every other check passes (one table, BREAKAGES: what to break, which checks fail, how to restore).
+Each test restores what it broke; after each one the cluster must verify clean again (bounded wait)
+before the next starts.
 """
 
 import json
 import re
 import subprocess
 import time
+from dataclasses import dataclass
 
 import pytest
 
 from hafab import lab
+from hafab.cluster import haproxy, keepalived
 
 pytestmark = pytest.mark.lab
 
 SETTLE = 30   # seconds a breakage or a restore may take to show (health checks, VRRP, reloads)
+ANY = "*"     # in a breakage's failing checks: on whichever host
 
 
 def verify(cluster, *args):
@@ -51,7 +55,7 @@ def vip_holder(cluster):
     for lb in cluster.inventory.lbs():
         out = subprocess.run(["ip", "-n", lab.host_netns(cluster.inventory, lb.name), "-4", "-o", "addr"],
                              capture_output=True, text=True, timeout=10).stdout
-        if f" {vip}/" in out:
+        if keepalived.holds_vip(out, vip):
             return lb.name
     return None
 
@@ -99,21 +103,6 @@ def test_json_names_every_check_of_the_issue(cluster):
     assert "web1 15, web2 15" in rr["detail"]
 
 
-def test_keepalived_stopped_on_the_holder_moves_the_vip_and_fails_services(cluster):
-    old = vip_holder(cluster)
-    new = other_lb(cluster, old)
-    try:
-        ssh_ok(cluster, old, "systemctl stop keepalived")
-        doc = wait_for(cluster, {("services", old)})
-        assert failing(doc) == {("services", old)}, explain(doc)
-        assert vip_holder(cluster) == new
-        detail = {(c["name"], c["host"]): c["detail"] for c in doc["checks"]}
-        assert "keepalived inactive" in detail[("services", old)]
-        assert ("vip-holder", new) in detail and ("stats-holder", new) in detail
-    finally:
-        ssh_ok(cluster, old, "systemctl start keepalived")
-
-
 def test_no_lb_holds_the_vip_fails_fast(cluster):
     lbs = [lb.name for lb in cluster.inventory.lbs()]
     try:
@@ -132,145 +121,146 @@ def test_no_lb_holds_the_vip_fails_fast(cluster):
             ssh_ok(cluster, lb, "systemctl start keepalived")
 
 
-def test_apache_stopped_on_web2(cluster):
-    expected = {("services", "web2"), ("web-page", "web2"), ("round-robin", "vip"), ("stats-backends", "vip")}
-    try:
-        ssh_ok(cluster, "web2", "systemctl stop apache2")
-        doc = wait_for(cluster, expected)
-        assert failing(doc) == expected, explain(doc)
-        detail = {(c["name"], c["host"]): c["detail"] for c in doc["checks"]}
-        assert "never web2" in detail[("round-robin", "vip")]
-        assert "web2 DOWN" in detail[("stats-backends", "vip")]
-    finally:
-        ssh_ok(cluster, "web2", "systemctl start apache2")
+# --- break one thing, verify fails exactly its checks, restore it -----------------------------------
+
+def places(cluster):
+    """Who is who right now: the VIP's holder and the other LB (the backup), and the VIP's address."""
+    holder = vip_holder(cluster)
+    return {"holder": holder, "backup": other_lb(cluster, holder), "webs": ("web1", "web2"),
+            "vip": cluster.inventory.cluster["vip"], "iface": cluster.inventory.cluster["interface"]}
 
 
-def test_wrong_page_on_web1(cluster):
-    page = "/var/www/html/index.html"
-    try:
-        ssh_ok(cluster, "web1", f"cp -p {page} /root/index.html.verify-test && "
-                                f"sed -i 's|<h1>web1</h1>|<h1>hello</h1>|' {page}")
-        doc = wait_for(cluster, {("web-page", "web1")})
-        assert failing(doc) == {("web-page", "web1")}, explain(doc)
-    finally:
-        ssh_ok(cluster, "web1", f"mv /root/index.html.verify-test {page}")
+def on(who, command, checked=True):
+    """Run `command` (formatted with the places) over SSH on `who`: a host, 'holder', 'backup' or 'webs'."""
+    def run(cluster, at):
+        hosts = at.get(who, who)
+        for host in (hosts,) if isinstance(hosts, str) else hosts:
+            text = command.format(**at)
+            if checked:
+                ssh_ok(cluster, host, text)
+            else:
+                cluster.ssh(host, text)
+    return run
 
 
-def test_nonlocal_bind_removed_on_the_backup(cluster):
-    lb = other_lb(cluster, vip_holder(cluster))
-    conf = "/etc/sysctl.d/60-hafab.conf"
-    try:
-        ssh_ok(cluster, lb, f"mv {conf} /root/60-hafab.conf.verify-test && sysctl -q -w net.ipv4.ip_nonlocal_bind=0")
-        doc = wait_for(cluster, {("nonlocal-bind", lb)})
-        assert failing(doc) == {("nonlocal-bind", lb)}, explain(doc)
-        detail = next(c["detail"] for c in doc["checks"] if c["name"] == "nonlocal-bind" and c["host"] == lb)
-        assert "live value 0" in detail and "not persisted" in detail
-    finally:
-        ssh_ok(cluster, lb, f"mv /root/60-hafab.conf.verify-test {conf} && sysctl -q -w net.ipv4.ip_nonlocal_bind=1")
+def stats_password_file(cluster):
+    return f"{cluster.root}/.secrets/stats-password"
 
 
-def test_firewall_rule_removed_on_web1(cluster):
-    try:
-        ssh_ok(cluster, "web1", "nft flush chain inet hafab input")
-        doc = wait_for(cluster, {("direct-blocked", "web1")})
-        assert failing(doc) == {("direct-blocked", "web1")}, explain(doc)
-        detail = next(c["detail"] for c in doc["checks"] if c["name"] == "direct-blocked" and c["host"] == "web1")
-        assert "answered HTTP 200 from web1" in detail
-    finally:
-        ssh_ok(cluster, "web1", "nft -f /etc/nftables.conf")
+def write_wrong_stats_password(cluster, at):
+    with open(stats_password_file(cluster)) as f:
+        at["saved password"] = f.read()
+    with open(stats_password_file(cluster), "w") as f:
+        f.write("not-the-password\n")
 
 
-def test_health_checks_logged_on_web2(cluster):
-    vhost = "/etc/apache2/sites-available/000-default.conf"
-    try:
-        ssh_ok(cluster, "web2", f"cp -p {vhost} /root/000-default.conf.verify-test && "
-                                f"sed -i 's/ env=!do-not-log-haproxy-ping//' {vhost} && systemctl reload apache2")
-        doc = wait_for(cluster, {("no-health-check-logs", "web2")})
-        assert failing(doc) == {("no-health-check-logs", "web2")}, explain(doc)
-        detail = next(c["detail"] for c in doc["checks"] if c["name"] == "no-health-check-logs" and c["host"] == "web2")
-        assert '"OPTIONS / HTTP/1.0"' in detail
-    finally:
-        ssh_ok(cluster, "web2", f"mv /root/000-default.conf.verify-test {vhost} && systemctl reload apache2")
+def restore_stats_password(cluster, at):
+    if "saved password" in at:
+        with open(stats_password_file(cluster), "w") as f:
+            f.write(at["saved password"])
 
 
-def test_client_address_lost_in_the_access_log(cluster):
+@dataclass
+class Breakage:
+    name: str
+    do: object                # (cluster, places) -> None: break the thing
+    undo: object              # (cluster, places) -> None: restore it (always run)
+    fails: set                # exactly these {(check, host)} fail; host may be a place or ANY
+    details: tuple = ()       # (check, host, words its detail must hold), ...
+    seconds: float = SETTLE   # how long it may take to show; 0: the first verify must show it
+    holder_after: str = None  # the place that must hold the VIP afterwards
+    never_shown: str = None   # text that must not be anywhere in the JSON
+
+
+PAGE = "/var/www/html/index.html"
+SYSCTL = "/etc/sysctl.d/60-hafab.conf"
+VHOST = "/etc/apache2/sites-available/000-default.conf"
+
+BREAKAGES = [
+    Breakage("keepalived stopped on the holder moves the VIP and fails services",
+             on("holder", "systemctl stop keepalived"), on("holder", "systemctl start keepalived"),
+             {("services", "holder")},
+             (("services", "holder", "keepalived inactive"), ("vip-holder", "backup", ""),
+              ("stats-holder", "backup", "")), holder_after="backup"),
+    Breakage("apache stopped on web2", on("web2", "systemctl stop apache2"), on("web2", "systemctl start apache2"),
+             {("services", "web2"), ("web-page", "web2"), ("round-robin", "vip"), ("stats-backends", "vip")},
+             (("round-robin", "vip", "never web2"), ("stats-backends", "vip", "web2 DOWN"))),
+    Breakage("wrong page on web1",
+             on("web1", f"cp -p {PAGE} /root/index.html.verify-test && "
+                        f"sed -i 's|<h1>web1</h1>|<h1>hello</h1>|' {PAGE}"),
+             on("web1", f"mv /root/index.html.verify-test {PAGE}"), {("web-page", "web1")}),
+    Breakage("nonlocal bind removed on the backup",
+             on("backup", f"mv {SYSCTL} /root/60-hafab.conf.verify-test && sysctl -q -w net.ipv4.ip_nonlocal_bind=0"),
+             on("backup", f"mv /root/60-hafab.conf.verify-test {SYSCTL} && sysctl -q -w net.ipv4.ip_nonlocal_bind=1"),
+             {("nonlocal-bind", "backup")}, (("nonlocal-bind", "backup", "live value 0"),
+                                             ("nonlocal-bind", "backup", "not persisted"))),
+    Breakage("firewall rule removed on web1", on("web1", "nft flush chain inet hafab input"),
+             on("web1", "nft -f /etc/nftables.conf"), {("direct-blocked", "web1")},
+             (("direct-blocked", "web1", "answered HTTP 200 from web1"),)),
+    Breakage("health checks logged on web2",
+             on("web2", f"cp -p {VHOST} /root/000-default.conf.verify-test && "
+                        f"sed -i 's/ env=!do-not-log-haproxy-ping//' {VHOST} && systemctl reload apache2"),
+             on("web2", f"mv /root/000-default.conf.verify-test {VHOST} && systemctl reload apache2"),
+             {("no-health-check-logs", "web2")}, (("no-health-check-logs", "web2", '"OPTIONS / HTTP/1.0"'),)),
     # Without mod_remoteip's configuration Apache logs the LB's address instead of the client's.
+    Breakage("client address lost in the access log", on("webs", "a2disconf -q remoteip && systemctl reload apache2"),
+             on("webs", "a2enconf -q remoteip && systemctl reload apache2"),
+             {("access-log", ANY)}, (("access-log", ANY, "LB's address"),), seconds=10),
+    Breakage("haproxy log silent on the holder", on("holder", "systemctl stop syslog.socket rsyslog.service"),
+             on("holder", "systemctl start rsyslog.service syslog.socket"), {("haproxy-log", "holder")}),
+    # the running haproxy is not reloaded: only `haproxy -c` on the live file can tell
+    Breakage("invalid live haproxy config on the backup",
+             on("backup", f"cp -p {haproxy.CONFIG} /root/haproxy.cfg.verify-test && "
+                          f"printf 'frontend broken\\n    bogus_keyword 1\\n' >> {haproxy.CONFIG}"),
+             on("backup", f"mv /root/haproxy.cfg.verify-test {haproxy.CONFIG}"),
+             {("haproxy-config", "backup")}, (("haproxy-config", "backup", "bogus_keyword"),)),
+    Breakage("VIP on both LBs (split brain)", on("backup", "ip addr add {vip}/32 dev {iface}"),
+             on("backup", "ip addr del {vip}/32 dev {iface}", checked=False),
+             {("vip-holder", "vip")}, (("vip-holder", "vip", "split brain"),), seconds=5),
+    Breakage("keepalived backup claiming master",
+             on("backup", f"cp {keepalived.STATE_FILE} /root/state.verify-test && "
+                          f"sed -i 's/^BACKUP /MASTER /' {keepalived.STATE_FILE}"),
+             on("backup", f"mv /root/state.verify-test {keepalived.STATE_FILE}"),
+             {("keepalived-state", "backup")}, seconds=5),
+    Breakage("wrong stats password", write_wrong_stats_password, restore_stats_password,
+             {("stats-auth", "vip"), ("stats-backends", "vip"), ("stats-holder", "holder")},
+             (("stats-auth", "vip", "401 with the cluster's"),), seconds=0, never_shown="not-the-password"),
+]
+
+
+def resolve(at, host):
+    """A host of a breakage's checks: 'holder' and 'backup' are the places' LBs; others are as written."""
+    return at[host] if host in ("holder", "backup") else host
+
+
+def matches(bad, expected):
+    """The failing set is exactly `expected` ({(check, host or ANY)})."""
+    return len(bad) == len(expected) and all(
+        any(name == check and (host == want or want == ANY) for name, host in bad) for check, want in expected)
+
+
+def detail_of(doc, check, host):
+    found = [c["detail"] for c in doc["checks"] if c["name"] == check and host in (c["host"], ANY)]
+    assert found, f"no {check} check on {host}:\n" + explain(doc)
+    return found[0]
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda b: b.name.replace(" ", "-"))
+def test_breaking_one_thing_fails_exactly_its_checks(cluster, breakage):
+    at = places(cluster)
+    expected = {(check, resolve(at, host)) for check, host in breakage.fails}
     try:
-        for web in ("web1", "web2"):
-            ssh_ok(cluster, web, "a2disconf -q remoteip && systemctl reload apache2")
-        doc = wait_for(cluster, lambda bad: {name for name, _ in bad} == {"access-log"} and len(bad) == 1,
-                       seconds=10)
-        bad = failing(doc)
-        assert len(bad) == 1 and next(iter(bad))[0] == "access-log", explain(doc)
-        assert "LB's address" in next(c["detail"] for c in doc["checks"] if c["name"] == "access-log")
+        breakage.do(cluster, at)
+        doc = wait_for(cluster, lambda bad: matches(bad, expected), seconds=breakage.seconds)
+        assert matches(failing(doc), expected), explain(doc)
+        for check, host, words in breakage.details:
+            assert words in detail_of(doc, check, resolve(at, host)), explain(doc)
+        if breakage.holder_after:
+            assert vip_holder(cluster) == at[breakage.holder_after]
+        if breakage.never_shown:
+            assert breakage.never_shown not in json.dumps(doc)
     finally:
-        for web in ("web1", "web2"):
-            ssh_ok(cluster, web, "a2enconf -q remoteip && systemctl reload apache2")
-
-
-def test_haproxy_log_silent_on_the_holder(cluster):
-    holder = vip_holder(cluster)
-    try:
-        ssh_ok(cluster, holder, "systemctl stop syslog.socket rsyslog.service")
-        doc = wait_for(cluster, {("haproxy-log", holder)})
-        assert failing(doc) == {("haproxy-log", holder)}, explain(doc)
-    finally:
-        ssh_ok(cluster, holder, "systemctl start rsyslog.service syslog.socket")
-
-
-def test_invalid_live_haproxy_config_on_the_backup(cluster):
-    lb = other_lb(cluster, vip_holder(cluster))
-    cfg = "/etc/haproxy/haproxy.cfg"
-    try:
-        # the running haproxy is not reloaded: only `haproxy -c` on the live file can tell
-        ssh_ok(cluster, lb, f"cp -p {cfg} /root/haproxy.cfg.verify-test && printf 'frontend broken\\n    bogus_keyword 1\\n' >> {cfg}")
-        doc = wait_for(cluster, {("haproxy-config", lb)})
-        assert failing(doc) == {("haproxy-config", lb)}, explain(doc)
-        assert "bogus_keyword" in next(c["detail"] for c in doc["checks"] if c["name"] == "haproxy-config"
-                                       and c["host"] == lb)
-    finally:
-        ssh_ok(cluster, lb, f"mv /root/haproxy.cfg.verify-test {cfg}")
-
-
-def test_split_brain_vip_on_both_lbs(cluster):
-    holder = vip_holder(cluster)
-    lb = other_lb(cluster, holder)
-    vip, iface = cluster.inventory.cluster["vip"], cluster.inventory.cluster["interface"]
-    try:
-        ssh_ok(cluster, lb, f"ip addr add {vip}/32 dev {iface}")
-        doc = wait_for(cluster, {("vip-holder", "vip")}, seconds=5)
-        assert failing(doc) == {("vip-holder", "vip")}, explain(doc)
-        assert "split brain" in next(c["detail"] for c in doc["checks"] if c["name"] == "vip-holder")
-    finally:
-        cluster.ssh(lb, f"ip addr del {vip}/32 dev {iface}")
-
-
-def test_keepalived_backup_claiming_master(cluster):
-    lb = other_lb(cluster, vip_holder(cluster))
-    state = "/run/keepalived/state"
-    try:
-        ssh_ok(cluster, lb, f"cp {state} /root/state.verify-test && sed -i 's/^BACKUP /MASTER /' {state}")
-        doc = wait_for(cluster, {("keepalived-state", lb)}, seconds=5)
-        assert failing(doc) == {("keepalived-state", lb)}, explain(doc)
-    finally:
-        ssh_ok(cluster, lb, f"mv /root/state.verify-test {state}")
-
-
-def test_wrong_stats_password(cluster):
-    path = f"{cluster.root}/.secrets/stats-password"
-    with open(path) as f:
-        saved = f.read()
-    expected = {("stats-auth", "vip"), ("stats-backends", "vip"), ("stats-holder", vip_holder(cluster))}
-    try:
-        with open(path, "w") as f:
-            f.write("not-the-password\n")
-        doc = verify(cluster)
-        assert failing(doc) == expected, explain(doc)
-        assert "401 with the cluster's" in next(c["detail"] for c in doc["checks"] if c["name"] == "stats-auth")
-        assert "not-the-password" not in json.dumps(doc)
-    finally:
-        with open(path, "w") as f:
-            f.write(saved)
+        breakage.undo(cluster, at)
 
 
 def _set_cluster(cluster, key, value):
@@ -285,25 +275,27 @@ def _set_cluster(cluster, key, value):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("mode, words", [("cookie", "cookie SERVERID="), ("source", "requests from this machine on")])
-def test_persistence_is_checked_when_set(cluster, mode, words):
-    try:
-        _set_cluster(cluster, "persistence", mode)
-        doc = wait_for(cluster, set())
-        assert doc["ok"], explain(doc)
-        check = next(c for c in doc["checks"] if c["name"] == "persistence")
-        assert words in check["detail"], check
-        assert any(c["name"] == "round-robin" for c in doc["checks"]) == (mode == "cookie")
-    finally:
-        _set_cluster(cluster, "persistence", "none")
-
-
-def test_layer4_mode_verifies_too(cluster):
+# cluster setting, its value, the value to put back; words the persistence check must hold (None: no
+# such check), checks that must be there, checks that must not
+SETTINGS = [
+    ("persistence", "cookie", "none", "cookie SERVERID=", {"round-robin"}, set()),
+    ("persistence", "source", "none", "requests from this machine on", set(), {"round-robin"}),
     # mode tcp: the pages are fetched from the LBs with the PROXY protocol, the stats page has its own port
+    ("mode", "tcp", "http", None, {"round-robin", "access-log", "stats-holder"}, set()),
+]
+
+
+@pytest.mark.parametrize("key, value, back, words, present, absent", SETTINGS,
+                         ids=[f"{key}-{value}" for key, value, *_ in SETTINGS])
+def test_a_cluster_setting_verifies_clean(cluster, key, value, back, words, present, absent):
     try:
-        _set_cluster(cluster, "mode", "tcp")
+        _set_cluster(cluster, key, value)
         doc = wait_for(cluster, set())
         assert doc["ok"], explain(doc)
-        assert {c["name"] for c in doc["checks"]} >= {"round-robin", "access-log", "stats-holder"}
+        names = {c["name"] for c in doc["checks"]}
+        if words is not None:
+            check = next(c for c in doc["checks"] if c["name"] == "persistence")
+            assert words in check["detail"], check
+        assert names >= present and not names & absent, names
     finally:
-        _set_cluster(cluster, "mode", "http")
+        _set_cluster(cluster, key, back)

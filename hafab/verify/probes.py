@@ -1,0 +1,114 @@
+"""The HTTP requests `inv verify` sends from this machine: through the VIP one after another (so that
+round-robin can be judged), straight to the web servers, and the VIP's MAC in this machine's ARP table.
+"""
+
+import os
+import time
+from dataclasses import dataclass, field
+
+from hafab import lab
+from hafab.cluster import probe, secrets
+from hafab.lab import netguard
+from hafab.verify.judge_traffic import cookie_value
+
+MAX_REQUESTS = 1000
+DIRECT_TIMEOUT = 0.5      # a blocked web server must refuse (or drop) within this
+VIP_TIMEOUT = 1.0
+DEAD_AFTER = 3            # requests through the VIP without any answer: stop probing it
+COOKIE_STICKY = 6
+STATS_USER = "admin"
+
+
+@dataclass
+class VipProbes:
+    rounds: list = field(default_factory=list)       # the N round-robin requests
+    marker: object = None                            # the marked request (probe.Response)
+    stats_anon: object = None
+    stats_html: object = None
+    stats_csv: object = None
+    cookie_first: object = None
+    cookie_sticky: list = field(default_factory=list)
+    cookie_fresh: list = field(default_factory=list)
+
+
+def settle(prober, inventory, seconds):
+    """Wait, at most `seconds`, until the VIP serves every web server (or, with persistence, answers
+    200 three times running): right after a provision, HAProxy's health checks need a moment (rise 2)
+    to see a web server that just came up."""
+    vip, webs = inventory.cluster["vip"], {w.name for w in inventory.webs()}
+    deadline = time.monotonic() + seconds
+    seen, good = set(), 0
+    while time.monotonic() < deadline:
+        response = prober.get(vip, "/", timeout=1.0)
+        if response.status == 200:
+            good += 1
+            seen.add(response.server)
+        else:
+            good, seen = 0, set()
+        if (webs <= seen) if inventory.cluster["persistence"] == "none" else good >= 3:
+            return
+        time.sleep(0.1)
+
+
+def stats_password(inventory):
+    """The stats password, or None when its file does not exist (verify never creates secrets)."""
+    path = os.path.join(inventory.root, inventory.cluster["stats_password_file"])
+    return secrets.stats_password(inventory) if os.path.exists(path) else None
+
+
+def wants_direct_probes(inventory):
+    """Requests straight to the web servers: to see the block, or (open, mode http) to fetch the pages."""
+    return inventory.cluster["block_direct"] or inventory.cluster["mode"] == "http"
+
+
+def stats_port(inventory):
+    if inventory.cluster["mode"] == "http":
+        return 80
+    lb = inventory.lbs()[0]
+    return int(lb.vars.get("haproxy_stats_port", 8404))
+
+
+def probe_vip(prober, inventory, requests, marker, password):
+    """Every request through the VIP, one after another (parallel ones would blur round-robin)."""
+    vip = inventory.cluster["vip"]
+    found = VipProbes()
+    for _ in range(requests):
+        found.rounds.append(prober.get(vip, "/", timeout=VIP_TIMEOUT))
+        if len(found.rounds) >= DEAD_AFTER and not any(r.answered for r in found.rounds[-DEAD_AFTER:]):
+            # the VIP does not answer at all: say so in seconds rather than wait for every timeout
+            dead = probe.Response(vip, "/", error=f"not sent: the VIP did not answer {DEAD_AFTER} requests in a row")
+            found.marker = found.stats_anon = found.stats_html = found.stats_csv = found.cookie_first = dead
+            return found
+    found.marker = prober.get(vip, f"/?hafab-verify={marker}", headers={"User-Agent": f"hafab-verify/{marker}"},
+                              timeout=VIP_TIMEOUT)
+    if inventory.cluster["persistence"] == "cookie":
+        _probe_cookie(prober, vip, found)
+    _probe_stats(prober, vip, stats_port(inventory), password, found)
+    return found
+
+
+def _probe_cookie(prober, vip, found):
+    found.cookie_first = prober.get(vip, "/", timeout=VIP_TIMEOUT)
+    value = cookie_value(found.cookie_first.set_cookies)
+    jar = {"Cookie": f"SERVERID={value}"} if value else {}
+    found.cookie_sticky = prober.many(vip, COOKIE_STICKY, headers=jar, timeout=VIP_TIMEOUT)
+    found.cookie_fresh = prober.many(vip, 2, timeout=VIP_TIMEOUT)
+
+
+def _probe_stats(prober, vip, port, password, found):
+    found.stats_anon = prober.get(vip, "/haproxy?stats", port=port, timeout=VIP_TIMEOUT)
+    if password:
+        auth = probe.basic_auth(STATS_USER, password)
+        found.stats_html = prober.get(vip, "/haproxy?stats", port=port, headers=auth, timeout=VIP_TIMEOUT)
+        found.stats_csv = prober.get(vip, "/haproxy?stats;csv", port=port, headers=auth, timeout=VIP_TIMEOUT)
+
+
+def vip_mac(inventory, lab_mode):
+    """The VIP's MAC in this machine's ARP table (None when not on-link from here: see checks)."""
+    vip = inventory.cluster["vip"]
+    if lab_mode:
+        return probe.neighbour_mac(vip, lab.bridge_name(inventory))
+    dev, gateway = netguard.route_dev(vip)
+    if gateway:
+        return "via-gateway"
+    return probe.neighbour_mac(vip, dev)
