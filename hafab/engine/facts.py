@@ -122,7 +122,8 @@ def _unit(name):
 def parse(output, token, query):
     """Facts from the script's output."""
     facts = Facts()
-    for kind, arg, body in _sections(output, token):
+    for header, body in sections(output, token):
+        kind, _, arg = header.partition(" ")
         _PARSERS[kind](facts, arg, body)
     for name in query.packages:
         facts.packages.setdefault(name, None)
@@ -133,12 +134,13 @@ def parse(output, token, query):
     return facts
 
 
-def _sections(output, token):
-    """(kind, arg, body) per section; a body is exactly what was printed between two markers."""
-    for chunk in output.split("\n" + token + " ")[1:]:
+def sections(output, token):
+    """(header, body) per section of a marked script's output: a section starts with a line
+    'TOKEN header' (at the start of the output or after a newline); a body is exactly what was printed
+    between two markers. What comes before the first marker is ignored."""
+    for chunk in ("\n" + output).split("\n" + token + " ")[1:]:
         header, _, body = chunk.partition("\n")
-        kind, _, arg = header.partition(" ")
-        yield kind, arg, body
+        yield header, body
 
 
 def _parse_init(facts, _arg, body):

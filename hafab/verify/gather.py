@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from hafab.cluster import haproxy, keepalived, roles
 from hafab.engine.errors import HafabError
+from hafab.engine.facts import sections as marked_sections
 from hafab.engine.transport import connect
 
 SCRIPT_TIMEOUT = 15
@@ -127,11 +128,7 @@ def _web_sections(host, served):
 
 def parse_sections(output, token):
     """{name: body} of a gathering script's output; a section starts with a line 'TOKEN name'."""
-    found = {}
-    for chunk in ("\n" + output).split("\n" + token + " ")[1:]:
-        name, _, body = chunk.partition("\n")
-        found[name.strip()] = body.rstrip("\n")
-    return found
+    return {header.strip(): body.rstrip("\n") for header, body in marked_sections(output, token)}
 
 
 def parse_units(body):
