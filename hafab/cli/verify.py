@@ -1,12 +1,12 @@
 """The `verify` task."""
 
-import json as jsonlib
 import sys
 
-from invoke import Exit, task
+from invoke import task
 
 from hafab.cli.common import reports_errors
 from hafab.engine.errors import InputError
+from hafab.engine.result import TaskResult
 
 
 @task(
@@ -30,12 +30,7 @@ def verify(c, json=False, requests=None, ssh_config=None, inventory="hosts.yaml"
     from hafab.verify import table, verify as run_verify  # the engine loads only when a task runs
 
     report = run_verify(inventory, requests=_count(requests), ssh_config=ssh_config, settle=_seconds(settle))
-    if json:
-        sys.stdout.write(jsonlib.dumps(report.as_dict(), indent=2) + "\n")
-    else:
-        sys.stdout.write(table(report, colour=sys.stdout.isatty()))
-    if not report.ok:
-        raise Exit(code=1)
+    return TaskResult(report.ok, report.as_dict(), table(report, colour=sys.stdout.isatty()), json_indent=2)
 
 
 def _count(value):
