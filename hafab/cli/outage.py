@@ -1,4 +1,4 @@
-"""The `outage` and `drill` tasks (see hafab.outage and hafab.drill)."""
+"""The `outage` and `drill` tasks (see hafab.outage and hafab.outage.drill)."""
 
 import json as jsonlib
 import sys
@@ -36,15 +36,14 @@ def outage(c, host=None, kind="service", duration=None, rate=None, json=False, n
 
     Exit 0 when the expected outcome held (and the cluster is healthy again), 1 when not, 2 on bad input.
     """
-    from hafab import outage as outagelib
+    from hafab.outage import DEFAULT_DURATION, DEFAULT_RATE, run, text
 
-    record = outagelib.run(inventory, split_list(host), kind=kind, duration=duration or outagelib.DEFAULT_DURATION,
-                           rate=rate or outagelib.DEFAULT_RATE,
-                           restore=not no_restore, ssh_config=ssh_config, progress=_progress)
+    record = run(inventory, split_list(host), kind=kind, duration=duration or DEFAULT_DURATION,
+                 rate=rate or DEFAULT_RATE, restore=not no_restore, ssh_config=ssh_config, progress=_progress)
     if json:
         print(jsonlib.dumps(record.report))
     else:
-        print(outagelib.text(record.report))
+        print(text(record.report))
     if not record.report["ok"]:
         raise Exit(code=1)
 
@@ -64,14 +63,13 @@ def outage(c, host=None, kind="service", duration=None, rate=None, json=False, n
 def drill(c, json=False, plot=None, duration=None, rate=None, ssh_config=None, inventory="hosts.yaml"):
     """Run the seed's outage table (each web, both webs, each LB, both LBs, the first LB powered off),
     restoring after each, and print one table. Exit 0 when every scenario held and was restored."""
-    from hafab.outage import drill as drilllib
+    from hafab.outage import DEFAULT_DURATION, DEFAULT_RATE, drill_table, run_drill
 
-    result, _ = drilllib.run(inventory, ssh_config=ssh_config, duration=duration or drilllib.outage.DEFAULT_DURATION,
-                             rate=rate or drilllib.outage.DEFAULT_RATE, plot=plot,
-                             progress=_progress)
+    result, _ = run_drill(inventory, ssh_config=ssh_config, duration=duration or DEFAULT_DURATION,
+                          rate=rate or DEFAULT_RATE, plot_path=plot, progress=_progress)
     if json:
         print(jsonlib.dumps(result))
     else:
-        print(drilllib.table(result))
+        print(drill_table(result))
     if not result["ok"]:
         raise Exit(code=1)

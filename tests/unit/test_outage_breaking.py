@@ -5,9 +5,8 @@ import types
 
 import pytest
 
-from hafab import outage as breaking
-from hafab import outage as scenario
 from hafab.cluster.inventory import load as load_inventory
+from hafab.outage import breaking, scenario
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -33,7 +32,7 @@ class RecordingFleet:
 
 
 def plan_for(inventory, hosts, kind, where="ssh"):
-    return scenario.Plan(inventory, hosts, kind, 5.0, 200.0, True, "ssh_config", where, None)
+    return scenario.OutagePlan(inventory, hosts, kind, 5.0, 200.0, True, "ssh_config", where, None)
 
 
 KILL = 'pid=$(systemctl show -p MainPID --value {unit}); [ "${{pid:-0}}" -gt 0 ] && kill -KILL "$pid"'

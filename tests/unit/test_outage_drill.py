@@ -4,9 +4,8 @@ import os
 
 import pytest
 
-from hafab import outage as scenario
-from hafab.outage import drill
 from hafab.cluster.inventory import load as load_inventory
+from hafab.outage import drill, scenario
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -23,7 +22,7 @@ def test_drill_has_the_seven_scenarios(inventory):
 
 
 def test_failed_report_has_the_outage_shape(inventory):
-    plan = scenario.Plan(inventory, ["hap1"], "service", 3.0, 100.0, True, "ssh_config", "lab", None)
+    plan = scenario.OutagePlan(inventory, ["hap1"], "service", 3.0, 100.0, True, "ssh_config", "lab", None)
     assert drill.failed_report(plan, "hap1: SSH failed: x") == {
         "scenario": "hap1 down", "hosts": ["hap1"], "kind": "service", "expected": "", "ok": False,
         "held": False, "reasons": ["hap1: SSH failed: x"],
@@ -55,12 +54,12 @@ def test_table():
         report("hap1 down", during="hap2", after="hap2"),
         report("hap1+hap2 down", restored=False, during=None),
         report("web1 down", held=False, reasons=["served by web1, expected only web2", "too few"])]}
-    assert drill.table(result) == TABLE
+    assert drill.drill_table(result) == TABLE
 
 
 def test_table_of_a_drill_that_held():
     result = {"ok": True, "scenarios": [report("web1 down")]}
-    lines = drill.table(result).splitlines()
+    lines = drill.drill_table(result).splitlines()
     assert lines[0].split()[:5] == ["scenario", "held", "requests", "failed", "window"]
     assert "web1 down" in lines[2] and " yes " in lines[2] and "hap1>hap1>hap1" in lines[2]
     assert lines[-1] == "drill: every scenario held and was restored"

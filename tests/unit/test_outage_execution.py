@@ -5,9 +5,8 @@ import types
 
 import pytest
 
-from hafab import outage as execution
-from hafab import outage as scenario
 from hafab.cluster.inventory import load as load_inventory
+from hafab.outage import execution, scenario
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -37,7 +36,8 @@ class Watcher:
 
 
 def test_restore_all_webs_first_then_lbs_in_inventory_order(inventory):
-    plan = scenario.Plan(inventory, ["hap2", "web2", "hap1", "web1"], "service", 3.0, 100.0, True, "c", "ssh", None)
+    hosts = ["hap2", "web2", "hap1", "web1"]
+    plan = scenario.OutagePlan(inventory, hosts, "service", 3.0, 100.0, True, "c", "ssh", None)
     fleet, watcher = Fleet(), Watcher()
     assert execution.restore_all(plan, fleet, ["hap2", "web2", "hap1", "web1"], watcher) == []
     assert sorted(fleet.hosts[:2]) == ["web1", "web2"] and fleet.hosts[2:] == ["hap1", "hap2"]
@@ -45,7 +45,7 @@ def test_restore_all_webs_first_then_lbs_in_inventory_order(inventory):
 
 
 def test_restore_all_reports_each_failure_and_goes_on(inventory):
-    plan = scenario.Plan(inventory, ["web1", "hap1"], "service", 3.0, 100.0, True, "c", "ssh", None)
+    plan = scenario.OutagePlan(inventory, ["web1", "hap1"], "service", 3.0, 100.0, True, "c", "ssh", None)
     fleet = Fleet(failing=("web1", "hap1"))
     errors = execution.restore_all(plan, fleet, ["web1", "hap1"], Watcher())
     assert errors == ["web1: systemctl start failed: no", "hap1: systemctl start failed: no"]

@@ -4,10 +4,9 @@ import os
 
 import pytest
 
-from hafab import outage as reporting
-from hafab import outage as scenario
-from hafab.outage import Record
 from hafab.cluster.inventory import load as load_inventory
+from hafab.outage import reporting, scenario
+from hafab.outage.execution import Record
 from hafab.outage.load import Sample
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -36,7 +35,7 @@ def hap1_down_record():
 
 
 def hap1_down_plan(inventory):
-    return scenario.Plan(inventory, ["hap1"], "service", 3.0, 100.0, True, "ssh_config", "lab", None)
+    return scenario.OutagePlan(inventory, ["hap1"], "service", 3.0, 100.0, True, "ssh_config", "lab", None)
 
 
 SERVED_BOTH = {"web1": 135, "web2": 135}
@@ -77,7 +76,7 @@ statuses 200: 270; no answer timeout: 30
     (["hap1"], False, ["web1: systemctl start failed: boom"], NOT_RESTORED),
 ], ids=["restored", "healed-not-restored"])
 def test_report_of_a_record(inventory, healed, restored, problems, expected):
-    report = reporting.report(hap1_down_plan(inventory), hap1_down_record(), healed, restored, problems)
+    report = reporting.build_report(hap1_down_plan(inventory), hap1_down_record(), healed, restored, problems)
     assert report == expected
     assert list(report) == list(expected)   # the JSON's key order too
 
