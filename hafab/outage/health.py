@@ -7,33 +7,37 @@ server UP. `wait_healthy` polls until then (before an outage, and after the rest
 
 import time
 
+from hafab.cluster import haproxy, keepalived, roles
 from hafab.engine.errors import HostError
 from hafab.outage.fleet import in_parallel
 
 POLL = 0.3              # seconds between health polls
+STATS_MARKER = "stats"  # the health script's line after which HAProxy's stats CSV follows
 
 
 def health_script(inventory, host):
+    """Shell script printing the host's facts: "vip 0|1", "unit NAME STATE", "vrrp STATE" and, on LBs,
+    a "stats" line followed by HAProxy's `show stat` CSV (parsed here, by parse_health)."""
     lines = []
-    if "lb" in host.roles:
-        vip, interface = inventory.cluster["vip"], inventory.cluster["interface"]
-        lines += [
-            f'if ip -4 -o addr show dev {interface} | grep -q " {vip}/"; then echo "vip 1"; else echo "vip 0"; fi',
-            'echo "unit haproxy $(systemctl is-active haproxy)"',
-            'echo "unit keepalived $(systemctl is-active keepalived)"',
-            'echo "vrrp $(cut -d" " -f1 /run/keepalived/state 2>/dev/null)"',
-            "echo 'show stat' | timeout 2 socat stdio UNIX-CONNECT:/run/haproxy/admin.sock 2>/dev/null"
-            " | awk -F, '!/^#/ && $2 != \"FRONTEND\" && $2 != \"BACKEND\" && NF > 17 {print \"server \" $2 \" \" $18}'",
-        ]
-    if "web" in host.roles:
-        lines.append('echo "unit apache2 $(systemctl is-active apache2)"')
+    is_lb = roles.LB in host.roles
+    if is_lb:
+        holds = keepalived.holds_vip_command(inventory.cluster["vip"], inventory.cluster["interface"])
+        lines.append(f'if {holds}; then echo "vip 1"; else echo "vip 0"; fi')
+    lines += [f'echo "unit {unit} $(systemctl is-active {unit})"' for unit in roles.units(host)]
+    if is_lb:
+        lines += [f'echo "vrrp $({keepalived.state_command()})"', f"echo {STATS_MARKER}",
+                  f"{haproxy.runtime_command('show stat')} 2>/dev/null"]
     return "\n".join(lines) + "\n"
 
 
 def parse_health(output):
     """{"vip": bool, "units": {unit: state}, "vrrp": STATE, "servers": {name: status}} of health_script."""
     facts = {"vip": False, "units": {}, "vrrp": "", "servers": {}}
-    for line in output.splitlines():
+    lines = output.splitlines()
+    if STATS_MARKER in lines:
+        at = lines.index(STATS_MARKER)
+        lines, facts["servers"] = lines[:at], server_states("\n".join(lines[at + 1:]))
+    for line in lines:
         words = line.split()
         if not words:
             continue
@@ -43,9 +47,14 @@ def parse_health(output):
             facts["units"][words[1]] = words[2] if len(words) > 2 else ""
         elif words[0] == "vrrp":
             facts["vrrp"] = words[1] if len(words) > 1 else ""
-        elif words[0] == "server" and len(words) >= 3:
-            facts["servers"][words[1]] = " ".join(words[2:])
     return facts
+
+
+def server_states(stats_csv):
+    """{server: status} ("UP", "DOWN", "MAINT"...) of every server row of HAProxy's `show stat` CSV."""
+    rows = haproxy.server_rows(haproxy.parse_stats_csv(stats_csv))
+    return {name: " ".join(row["status"].split()) for name, row in rows.items()
+            if (row.get("status") or "").strip()}
 
 
 def evaluate_health(inventory, facts):
