@@ -1,11 +1,11 @@
-"""The `outage` and `drill` tasks (see hafab.outage and hafab.drill)."""
+"""The `outage` and `drill` tasks (see hafab.outage and hafab.outage.drill)."""
 
-import json as jsonlib
 import sys
 
-from invoke import Exit, task
+from invoke import task
 
 from hafab.cli.common import reports_errors, split_list
+from hafab.engine.result import TaskResult
 
 SSH_HELP = "ssh_config file for real hosts (default: the lab's .lab/ssh_config while it is up)."
 INVENTORY_HELP = "Path of the inventory file (default: hosts.yaml)."
@@ -23,7 +23,7 @@ def _progress(message):
                 "process), hang (SIGSTOP it), host (power the host off: lab or Vagrant only), network (link down).",
         "duration": "Seconds the outage lasts before the restore (default 5).",
         "rate": "Requests per second sent to the VIP, each on a new connection with a 1 s timeout (default 200).",
-        "json": "Print one JSON document on stdout (shape in CONTRACT.md); progress goes to stderr.",
+        "json": "Print one JSON document on stdout (shape in docs/contract.md); progress goes to stderr.",
         "no-restore": "Leave the hosts broken afterwards (default: restore and wait until the cluster is healthy).",
         "ssh-config": SSH_HELP,
         "inventory": INVENTORY_HELP,
@@ -36,17 +36,11 @@ def outage(c, host=None, kind="service", duration=None, rate=None, json=False, n
 
     Exit 0 when the expected outcome held (and the cluster is healthy again), 1 when not, 2 on bad input.
     """
-    from hafab import outage as outagelib
+    from hafab.outage import DEFAULT_DURATION, DEFAULT_RATE, run, text
 
-    record = outagelib.run(inventory, split_list(host), kind=kind, duration=duration or outagelib.DEFAULT_DURATION,
-                           rate=rate or outagelib.DEFAULT_RATE,
-                           restore=not no_restore, ssh_config=ssh_config, progress=_progress)
-    if json:
-        print(jsonlib.dumps(record.report))
-    else:
-        print(outagelib.text(record.report))
-    if not record.report["ok"]:
-        raise Exit(code=1)
+    record = run(inventory, split_list(host), kind=kind, duration=duration or DEFAULT_DURATION,
+                 rate=rate or DEFAULT_RATE, restore=not no_restore, ssh_config=ssh_config, progress=_progress)
+    return TaskResult(record.report["ok"], record.report, text(record.report) + "\n")
 
 
 @task(
@@ -64,14 +58,8 @@ def outage(c, host=None, kind="service", duration=None, rate=None, json=False, n
 def drill(c, json=False, plot=None, duration=None, rate=None, ssh_config=None, inventory="hosts.yaml"):
     """Run the seed's outage table (each web, both webs, each LB, both LBs, the first LB powered off),
     restoring after each, and print one table. Exit 0 when every scenario held and was restored."""
-    from hafab.outage import drill as drilllib
+    from hafab.outage import DEFAULT_DURATION, DEFAULT_RATE, drill_table, run_drill
 
-    result, _ = drilllib.run(inventory, ssh_config=ssh_config, duration=duration or drilllib.outage.DEFAULT_DURATION,
-                             rate=rate or drilllib.outage.DEFAULT_RATE, plot=plot,
-                             progress=_progress)
-    if json:
-        print(jsonlib.dumps(result))
-    else:
-        print(drilllib.table(result))
-    if not result["ok"]:
-        raise Exit(code=1)
+    result, _ = run_drill(inventory, ssh_config=ssh_config, duration=duration or DEFAULT_DURATION,
+                          rate=rate or DEFAULT_RATE, plot_path=plot, progress=_progress)
+    return TaskResult(result["ok"], result, drill_table(result) + "\n")

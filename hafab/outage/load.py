@@ -1,26 +1,25 @@
 """Bounded load on the VIP while an outage runs, and a watcher of which load balancer holds the VIP.
 
-`Load` sends one GET per new connection (hafab.probe: routes of lab addresses are checked by the Prober
-before anything is sent) at a steady rate from worker threads, and records each request's send time,
-status, the web server that answered, and its latency. It is bounded in count and in time: it stops
+`Load` sends one GET per new connection (hafab.cluster.probe: routes of lab addresses are checked by the
+Prober before anything is sent) at a steady rate from worker threads, and records each request's send
+time, status, the web server that answered, and its latency. It is bounded in count and in time: it stops
 at `max_requests` or `max_seconds`, whichever comes first, even if nobody calls stop().
 
 `VipWatcher` samples, every ~50 ms, which LB holds the VIP: in the lab by looking into each LB's network
 namespace (`ip -n NS -4 -o addr show`, nothing is sent on the network); for real hosts over SSH.
 
-The pure helpers at the bottom (failed, window_ms, summarize, holder_timeline...) turn the records into
-the figures of the outage report; they are unit-tested without any lab.
+hafab.outage.figures turns the records into the figures of the outage report.
 """
 
-import bisect
 import subprocess
 import threading
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from hafab.cluster import keepalived
 from hafab.engine.errors import HostError, InputError
+from hafab.outage.figures import latest_holders
 
 MAX_RATE = 1000            # requests per second
 MAX_REQUESTS = 200_000     # one Load at most
@@ -46,7 +45,7 @@ class Sample:
 
 
 def is_failure(status):
-    """No HTTP answer, or a 5xx (CONTRACT.md: `failed`)."""
+    """No HTTP answer, or a 5xx (docs/contract.md: `failed`)."""
     return status is None or status >= 500
 
 
@@ -177,12 +176,12 @@ def lab_vip_check(inventory):
         ns = lab.host_netns(inventory, name)
         out = subprocess.run(["ip", "-n", ns, "-4", "-o", "addr", "show"], capture_output=True, text=True,
                              timeout=2, stdin=subprocess.DEVNULL)
-        return out.returncode == 0 and f" {vip}/" in out.stdout
+        return out.returncode == 0 and keepalived.holds_vip(out.stdout, vip)
     return holds
 
 
 def ssh_vip_check(inventory, fleet):
-    """holds(lb) for real hosts: ask the LB over SSH (fleet: hafab.outage.Fleet)."""
+    """holds(lb) for real hosts: ask the LB over SSH (fleet: hafab.outage.fleet.Fleet)."""
     vip = inventory.cluster["vip"]
     interface = inventory.cluster["interface"]
 
@@ -190,115 +189,5 @@ def ssh_vip_check(inventory, fleet):
         result = fleet.run(name, f"ip -4 -o addr show dev {interface}", timeout=2)
         if result.exit_status != 0:
             raise HostError(f"{name}: ip addr failed")
-        return f" {vip}/" in result.stdout
+        return keepalived.holds_vip(result.stdout, vip)
     return holds
-
-
-# ---- pure helpers: records -> figures ---------------------------------------------------------------
-
-def failure_runs(samples, interval):
-    """[(start, end, count)] of runs of consecutive failed samples (in send order). A run lasts from the
-    first failure's send time to the send time of the first success after it (or the last failure's
-    send time + interval when nothing followed)."""
-    runs = []
-    start = count = None
-    last = None
-    for sample in samples:
-        if sample.failed:
-            if start is None:
-                start, count = sample.sent, 0
-            count += 1
-            last = sample.sent
-        elif start is not None:
-            runs.append((start, sample.sent, count))
-            start = None
-    if start is not None:
-        runs.append((start, last + interval, count))
-    return runs
-
-
-def window_ms(samples, interval):
-    """The longest run of consecutive failures in ms (0.0 when none failed)."""
-    runs = failure_runs(samples, interval)
-    return round(max((end - start for start, end, _ in runs), default=0.0) * 1000, 1)
-
-
-def summarize(samples, interval):
-    """The contract's `probe` object for these samples (+ `errors`: why requests got no answer)."""
-    statuses = Counter(str(s.status) for s in samples if s.status is not None)
-    served = Counter(s.server for s in samples if s.status is not None and s.status < 500 and s.server)
-    errors = Counter(_error_kind(s.error) for s in samples if s.status is None)
-    return {"requests": len(samples), "failed": sum(1 for s in samples if s.failed),
-            "window_ms": window_ms(samples, interval), "served_by": dict(sorted(served.items())),
-            "statuses": dict(sorted(statuses.items())), "errors": dict(sorted(errors.items()))}
-
-
-def _error_kind(error):
-    return (error or "no answer").split(" ", 1)[0].rstrip(":")
-
-
-def max_lag_ms(samples):
-    """How late the worst request started against its schedule (the load generator's own health)."""
-    return round(max((s.sent - s.due for s in samples if s.due is not None), default=0.0) * 1000, 1)
-
-
-def between(samples, start, end=None):
-    """Samples sent in [start, end)."""
-    return [s for s in samples if s.sent >= start and (end is None or s.sent < end)]
-
-
-def latest_holders(watch_samples, at, lb_names):
-    """The LBs whose latest sample at or before `at` says they hold the VIP (a sorted tuple)."""
-    latest = {}
-    for when, name, held in watch_samples:
-        if when <= at:
-            latest[name] = held
-    return tuple(sorted(n for n in lb_names if latest.get(n)))
-
-
-def holder_timeline(watch_samples, lb_names):
-    """[(time, holders tuple)] each time the set of holders changes (first entry: the first sample)."""
-    timeline = []
-    latest = {}
-    for when, name, held in sorted(watch_samples):
-        latest[name] = held
-        holders = tuple(sorted(n for n in lb_names if latest.get(n)))
-        if not timeline or timeline[-1][1] != holders:
-            timeline.append((when, holders))
-    return timeline
-
-
-def holder_name(holders):
-    """None for nobody, the name for one holder, "hap1+hap2" when several hold it (split brain)."""
-    return "+".join(holders) if holders else None
-
-
-def holder_at(timeline, at):
-    """Holders at time `at` from a holder_timeline (() before the first entry)."""
-    times = [t for t, _ in timeline]
-    i = bisect.bisect_right(times, at) - 1
-    return timeline[i][1] if i >= 0 else ()
-
-
-def dominant_holder(timeline, start, end):
-    """The holders set that held for most of [start, end) (ties: the later one); () when unknown."""
-    if end <= start or not timeline:
-        return holder_at(timeline, start)
-    spans = Counter()
-    points = [start] + [t for t, _ in timeline if start < t < end] + [end]
-    for a, b in zip(points, points[1:]):
-        spans[holder_at(timeline, a)] += b - a
-    best = max(spans.values())
-    for a in reversed(points[:-1]):
-        if spans[holder_at(timeline, a)] == best:
-            return holder_at(timeline, a)
-    return ()
-
-
-def first_change_after(timeline, start, before):
-    """When, after `start`, the VIP first arrived on holders other than `before` (None: it never did).
-    A VIP held by nobody has not arrived anywhere yet."""
-    for when, holders in timeline:
-        if when > start and holders and holders != before:
-            return when
-    return None

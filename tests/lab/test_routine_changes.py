@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from hafab.outage import load
+from hafab.outage import figures, load
 from hafab.cluster import probe
 
 pytestmark = pytest.mark.lab
@@ -45,7 +45,7 @@ def test_a_routine_change_under_load_fails_no_request(cluster, what, template, o
     changed_hosts = {h for h, rets in doc["hosts"].items()
                      for ret in rets.values() if ret["changes"] and ret["__id__"] == target}
     assert changed_hosts == set(hosts)
-    summary = load.summarize(samples, 0.01)
+    summary = figures.summarize(samples, 0.01)
     assert summary["requests"] >= 200  # two seconds of load at 100/s at least, around the provision
     assert summary["failed"] == 0, summary
     assert cluster.inv("provision").returncode == 0  # back to the original

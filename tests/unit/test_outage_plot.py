@@ -3,9 +3,10 @@
 import numpy
 import pytest
 
-from hafab.outage import drill
+from hafab.engine.errors import InputError
+from hafab.outage import plot
+from hafab.outage.execution import Record
 from hafab.outage.load import Sample
-from hafab.outage import Record
 
 matplotlib = pytest.importorskip("matplotlib")
 
@@ -28,21 +29,22 @@ def record(name):
 def test_plot_has_the_colours_of_servers_failures_and_vip(tmp_path):
     from matplotlib import image
     path = tmp_path / "drill.png"
-    drill.draw([record("hap1 down"), record("web1+web2 down")], str(path))
+    plot.draw([record("hap1 down"), record("web1+web2 down")], str(path))
     pixels = image.imread(str(path))
     assert pixels.shape[0] > 400 and pixels.shape[1] > 600
     rgb = (pixels[..., :3] * 255).astype(int).reshape(-1, 3)
     present = {tuple(c) for c in numpy.unique(rgb, axis=0)}
-    for colour in (drill.WEB_COLOURS[0], drill.WEB_COLOURS[1], drill.FAIL_COLOUR, drill.C503_COLOUR,
-                   drill.LB_COLOURS[0], drill.LB_COLOURS[1]):
+    for colour in (plot.WEB_COLOURS[0], plot.WEB_COLOURS[1], plot.FAIL_COLOUR, plot.C503_COLOUR,
+                   plot.LB_COLOURS[0], plot.LB_COLOURS[1]):
         wanted = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
         assert wanted in present, colour
 
 
-def test_plot_path_checks(tmp_path):
-    from hafab.engine.errors import InputError
+@pytest.mark.parametrize("name", ["x.jpg", "missing/x.png"])
+def test_plot_path_refused(tmp_path, name):
     with pytest.raises(InputError):
-        drill.check_plot_path(str(tmp_path / "x.jpg"))
-    with pytest.raises(InputError):
-        drill.check_plot_path(str(tmp_path / "missing" / "x.png"))
-    drill.check_plot_path(str(tmp_path / "x.png"))
+        plot.check_plot_path(str(tmp_path / name))
+
+
+def test_plot_path_accepted(tmp_path):
+    plot.check_plot_path(str(tmp_path / "x.png"))
