@@ -32,7 +32,7 @@ def reports_errors(func):
             raise Exit(code=EXIT_FAILED) from None
         if isinstance(result, TaskResult):
             result.write(sys.stdout, as_json)
-            if not result.ok:
+            if result.exit_code:
                 raise Exit(code=result.exit_code)
         return None
 

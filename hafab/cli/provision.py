@@ -17,13 +17,16 @@ from hafab.cli.common import reports_errors, split_list
         "ssh-config": "ssh_config file for real hosts (default: the lab's .lab/ssh_config while it is up).",
         "inventory": "Path of the inventory file (default: hosts.yaml).",
         "timeout": "Seconds one host may take in all before it is reported as failed (default 600).",
+        "detailed-exitcode": "With --check: exit 3 when something would change, 0 when nothing would "
+                             "(1 and 2 as always): drift as an exit code, for monitoring.",
     },
 )
 @reports_errors
 def provision(c, hosts=None, roles=None, check=False, json=False, ssh_config=None, inventory="hosts.yaml",
-              timeout=600):
+              timeout=600, detailed_exitcode=False):
     """Apply states/top.sls to the hosts: changes only what differs, reports like Salt's highstate."""
     from hafab.cluster.provision import provision as run_provision  # the engine loads only when a task runs
 
     return run_provision(inventory, hosts=split_list(hosts), roles=split_list(roles), check=check,
-                         ssh_config=ssh_config, timeout=float(timeout), colour=sys.stdout.isatty())
+                         ssh_config=ssh_config, timeout=float(timeout), colour=sys.stdout.isatty(),
+                         detailed_exitcode=detailed_exitcode)

@@ -18,6 +18,7 @@ CLUSTER_DEFAULTS = {
     "mode": "http",
     "block_direct": True,
     "stats_password_file": ".secrets/stats-password",
+    "keep_runs": 10,
 }
 CLUSTER_REQUIRED = ("vip", "subnet", "interface", "virtual_router_id")
 CLUSTER_CHOICES = {
@@ -134,6 +135,7 @@ def _cluster(where, raw, path):
     if not isinstance(cluster["interface"], str) or not re.match(r"^[A-Za-z0-9._-]{1,15}$", cluster["interface"]):
         raise InputError(where, f"cluster.interface: {cluster['interface']!r} is not an interface name")
     _int(where, "cluster.virtual_router_id", cluster["virtual_router_id"], 1, 255)
+    _int(where, "cluster.keep_runs", cluster["keep_runs"], 1, 1000)
     for key in ("preempt", "block_direct"):
         if not isinstance(cluster[key], bool):
             raise InputError(where, f"cluster.{key}: {cluster[key]!r} must be true or false")

@@ -1,39 +1,61 @@
 """`inv provision`: validate and compile everything, choose the target, then apply over SSH."""
 
 import contextlib
+import getpass
 import io
 import signal
+import socket
 import threading
 import time
 
 from hafab.cluster import inventory as inventorylib
 from hafab.cluster import minions, reach, secrets
+from hafab.cluster.rollout import Rollout
 from hafab.engine import output, runner
-from hafab.engine.errors import InputError
+from hafab.engine.errors import EXIT_CHANGES, InputError
+from hafab.engine.hooks import NO_HOOKS
+from hafab.engine.journal import JournalSettings, new_run_id
 from hafab.engine.progress import Progress
 from hafab.engine.result import TaskResult
-from hafab.cluster.rollout import Rollout
-from hafab.engine.hooks import NO_HOOKS
 
 
 def provision(inventory_path="hosts.yaml", hosts=None, roles=None, check=False, ssh_config=None, timeout=600,
-              colour=False):
+              colour=False, detailed_exitcode=False):
     """Run the top file's states on the chosen hosts; a TaskResult (ok: no state failed, every host ran).
 
+    With check and detailed_exitcode, an ok result that would change something exits 3 (drift).
     Interrupted (exit 1) carries the result of what ran before the interrupt."""
-    started = time.monotonic()
+    if detailed_exitcode and not check:
+        raise InputError("--detailed-exitcode", "only with --check (it tells whether a run would change anything)")
     inventory = inventorylib.load(inventory_path)
     chosen = inventory.select(hosts, roles)
     if not chosen:
         raise InputError(inventory.where, "no host matches --hosts/--roles")
     compiled = minions.compile_hosts(inventory, chosen)
     config = reach.ssh_config_for(inventory, chosen, ssh_config)
-    progress = Progress(len(compiled), "provision" + (" (check)" if check else ""))
+    result = run_states(inventory, compiled, config, check=check, timeout=timeout, colour=colour,
+                        journal=None if check else journal_settings(inventory))
+    if detailed_exitcode and result.ok and result.document["summary"]["changed"]:
+        result.code = EXIT_CHANGES
+    return result
+
+
+def journal_settings(inventory, kind="provision", rolls_back=""):
+    """How this run is kept in each host's history (hafab.engine.journal)."""
+    return JournalSettings(run_id=new_run_id(), who=f"{getpass.getuser()}@{socket.gethostname()}",
+                           label=inventory.cluster["name"], keep=inventory.cluster["keep_runs"], kind=kind,
+                           rolls_back=rolls_back)
+
+
+def run_states(inventory, compiled, config, *, check, timeout, colour, journal, what="provision"):
+    """Apply `compiled` ({host: [State]}) in the cluster's rolling order; the run's TaskResult."""
+    started = time.monotonic()
+    progress = Progress(len(compiled), what + (" (check)" if check else ""))
     rollout = None if check else Rollout(inventory, compiled, config, progress.event, timeout)
     with sigterm_as_interrupt():
         try:
             reports = runner.run_hosts(compiled, config, check=check, timeout=timeout, progress=progress.event,
-                                       hooks=rollout or NO_HOOKS)
+                                       hooks=rollout or NO_HOOKS, journal=journal)
         except runner.Interrupted as exc:
             progress.done()
             exc.result = _result(exc.reports, time.monotonic() - started, check, colour)

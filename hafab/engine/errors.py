@@ -3,6 +3,7 @@
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_CHANGES = 3   # provision --check --detailed-exitcode: something would change
 
 
 class HafabError(Exception):

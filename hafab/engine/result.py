@@ -1,7 +1,8 @@
 """What every task returns: whether everything held, the JSON document and the text report.
 
-`hafab.cli.common` turns it into output and an exit code, in that one place: 0 when ok, 1 when not;
-bad input never gets this far (it is an InputError, exit 2).
+`hafab.cli.common` turns it into output and an exit code, in that one place: 0 when ok, 1 when not,
+or the `code` a task sets for an ok result that has more to say (3: `--detailed-exitcode` found
+changes); bad input never gets this far (it is an InputError, exit 2).
 """
 
 import json
@@ -16,10 +17,13 @@ class TaskResult:
     document: object          # what --json prints: exactly one JSON document
     text: str                 # the report for people (ends with a newline)
     json_indent: int | None = None
+    code: int | None = None   # the exit code of an ok result, when not 0
 
     @property
     def exit_code(self):
-        return EXIT_OK if self.ok else EXIT_FAILED
+        if not self.ok:
+            return EXIT_FAILED
+        return EXIT_OK if self.code is None else self.code
 
     def as_json(self):
         return json.dumps(self.document, indent=self.json_indent, default=str)

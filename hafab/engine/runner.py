@@ -20,6 +20,7 @@ from hafab.engine import facts as factlib
 from hafab import states as statelib
 from hafab.engine.errors import HafabError, HostError
 from hafab.engine.hooks import NO_HOOKS
+from hafab.engine.journal import HostJournal
 from hafab.states.base import Outcome
 from hafab.engine.transport import connect
 
@@ -39,8 +40,10 @@ class HostReport:
 class HostRun:
     """The run of all states of one host over one connection."""
 
-    def __init__(self, name, states, remote, check, deadline, hooks=NO_HOOKS):
+    def __init__(self, name, states, remote, check, deadline, hooks=NO_HOOKS, journal=None):
         self.name = name
+        # the run's history on the host (hafab.engine.journal); never in check mode
+        self.journal = HostJournal(journal, self.run) if journal and not check else None
         self.hooks = hooks
         self.turn_taken = False
         self.states = states
@@ -138,10 +141,11 @@ class Interrupted(HafabError):
     """SIGINT/SIGTERM: every host finished the command in flight, and nothing more ran."""
 
 
-def run_hosts(compiled, ssh_config, check=False, timeout=600, progress=None, hooks=NO_HOOKS):
+def run_hosts(compiled, ssh_config, check=False, timeout=600, progress=None, hooks=NO_HOOKS, journal=None):
     """Run every host's states in parallel; returns {host: HostReport} in the order given.
 
-    `hooks` (hafab.engine.hooks.RunHooks) is told about each host's plan, first change and end.
+    `hooks` (hafab.engine.hooks.RunHooks) is told about each host's plan, first change and end; with
+    `journal` (hafab.engine.journal.JournalSettings) each host keeps what the run changed, for rollback.
     On Ctrl-C (or SIGTERM turned into KeyboardInterrupt by the caller) no new state starts on any host;
     each host finishes its command in flight (a file write is temp file, check, rename: never half
     done), then Interrupted carries the reports.
@@ -151,7 +155,7 @@ def run_hosts(compiled, ssh_config, check=False, timeout=600, progress=None, hoo
     workers = max(1, min(len(compiled), MAX_PARALLEL))
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {name: pool.submit(run_host, name, states, ssh_config, check, timeout, progress,
-                                     hooks=hooks)
+                                     hooks=hooks, journal=journal)
                    for name, states in compiled.items()}
         try:
             concurrent.futures.wait(futures.values())
@@ -166,7 +170,7 @@ def run_hosts(compiled, ssh_config, check=False, timeout=600, progress=None, hoo
     return reports
 
 
-def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60, hooks=NO_HOOKS):
+def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60, hooks=NO_HOOKS, journal=None):
     report = HostReport(name)
     started = time.monotonic()
     remote = None
@@ -174,14 +178,17 @@ def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60, h
         remote = connect(name, ssh_config)
         report.timings["connect"] = time.monotonic() - started
         progress(name, "connected")
-        host = HostRun(name, states, remote, check, started + timeout, hooks=hooks)
+        host = HostRun(name, states, remote, check, started + timeout, hooks=hooks, journal=journal)
         t = time.monotonic()
         on_wait = lambda holder: progress(name, f"waiting for the lock held by {holder}")  # noqa: E731
         host.facts = host.gather(states, lock=(_lock_owner(), min(lock_wait, timeout), on_wait, STOP))
         report.timings["facts"] = time.monotonic() - t
         hooks.planned(name, host.will_change(), {c: host.facts.commands.get(c) for c in host.hook_commands})
         t = time.monotonic()
-        _run_states(host, report, progress)
+        try:
+            _run_states(host, report, progress)
+        finally:
+            _finish_journal(host, report, progress)
         report.timings["apply"] = time.monotonic() - t
         if not report.error:
             progress(name, "done")
@@ -199,6 +206,19 @@ def run_host(name, states, ssh_config, check, timeout, progress, lock_wait=60, h
     return report
 
 
+def _finish_journal(host, report, progress):
+    """Write the host's run record (a run that changed nothing writes none)."""
+    if host.journal is None:
+        return
+    try:
+        error = host.journal.finish()
+    except HostError as exc:
+        error = str(exc)
+    if error:
+        report.error = report.error or f"the run's history could not be written: {error}"
+        progress(host.name, f"failed: {report.error}")
+
+
 def _run_states(host, report, progress):
     for number, state in enumerate(host.states):
         if STOP.is_set():
@@ -214,6 +234,8 @@ def _run_states(host, report, progress):
         report.results[state.key] = ret
         if outcome.changes and outcome.result is not None:
             host.dirty = True
+            if host.journal is not None:
+                host.journal.changed(state.key)
         if outcome.result is False:
             progress(host.name, f"{state.id}: failed")
         elif outcome.changes:
@@ -263,7 +285,8 @@ def _run_state(host, state, results):
         outcome = Outcome(None, plan.comment, plan.changes)
     elif plan.changes:
         host.take_turn()
-        outcome = fn.apply(state, plan, host)
+        kept = _keep_for_rollback(host, fn, state, plan)
+        outcome = kept or fn.apply(state, plan, host)
     else:
         outcome = Outcome(True, plan.comment)
     if _watch_fires(state, outcome, results):
@@ -271,6 +294,19 @@ def _run_state(host, state, results):
             host.take_turn()
         outcome = fn.mod_watch(state, host, facts)
     return outcome
+
+
+def _keep_for_rollback(host, fn, state, plan):
+    """Keep the files `state` is about to change in the run's history; a failed Outcome when that is
+    impossible (then nothing is changed), else None."""
+    if host.journal is None:
+        return None
+    paths = fn.touched_paths(state, plan)
+    error = host.journal.keep(state.key, paths, fn.restore_info(state)) if paths else ""
+    if error:
+        return Outcome(False, f"the old content of {', '.join(paths)} could not be kept for rollback, so "
+                              f"nothing was changed: {error}")
+    return None
 
 
 def _condition_comment(state, facts):

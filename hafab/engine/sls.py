@@ -219,7 +219,7 @@ def _expand(where, id_, module, fun, args):
     """(name, args, requisites) per name: `names` items (with per-name overrides) or `name`, default the ID."""
     function = f"{module}.{fun}"
     state_fn = find_function(function)
-    if state_fn is None:
+    if state_fn is None or getattr(state_fn, "internal", False):
         raise InputError(where, f"ID {id_!r}: unknown state function {function!r}")
     _check_args(where, id_, function, state_fn, args)
     names = args.pop("names", None)

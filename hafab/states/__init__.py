@@ -4,7 +4,7 @@
 """
 
 from hafab.states.base import REGISTRY, StateFunction  # noqa: F401
-from hafab.states import cmd, file, pkg, service, sysctl  # noqa: F401  (they register themselves)
+from hafab.states import cmd, file, pkg, restore, service, sysctl  # noqa: F401  (they register themselves)
 
 
 def lookup(function):

@@ -37,6 +37,7 @@ class StateFunction:
     function = ""               # "file.managed"
     args = frozenset()          # accepted arguments besides model.GLOBAL_ARGS
     mod_watch = None            # callable(state, host, facts) -> Outcome, for functions that react to watch
+    internal = False            # hafab's own (e.g. file.restored for rollback): not available to SLS files
 
     def prepare(self, state, ctx):
         """Compile time (no host contact): validate arguments, resolve sources, render templates.
@@ -52,6 +53,16 @@ class StateFunction:
 
     def apply(self, state, plan, host):
         raise NotImplementedError
+
+    def touched_paths(self, state, plan):
+        """The files apply() will replace, create or remove for `plan`: the run keeps them first, so
+        that a rollback can put them back (hafab.engine.journal)."""
+        return []
+
+    def restore_info(self, state):
+        """What a rollback of this state's files must know to put them back the way apply() writes
+        them, e.g. the check_cmd that validates a config before it goes live."""
+        return {}
 
 
 def bad_arg(state, arg, message):

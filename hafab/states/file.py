@@ -202,6 +202,12 @@ class Managed(StateFunction):
         return Plan(changes=changes, comment=f"The file {path} is set to be changed",
                     action="write" if content_differs else "meta")
 
+    def touched_paths(self, state, plan):
+        return [state.prepared["path"]] if plan.action in ("write", "meta") else []
+
+    def restore_info(self, state):
+        return {"check_argv": list(state.prepared.get("check_argv") or [])}
+
     def apply(self, state, plan, host):
         p = state.prepared
         if plan.action == "refuse":
@@ -296,6 +302,9 @@ class Append(StateFunction):
         return Plan(changes={"diff": unified_diff(old, new, path)},
                     comment=f"File {path} is set to be updated", action=missing)
 
+    def touched_paths(self, state, plan):
+        return [state.prepared["path"]]
+
     def apply(self, state, plan, host):
         path = shlex.quote(state.prepared["path"])
         script = ["set -e"]
@@ -343,6 +352,9 @@ class Directory(StateFunction):
             return Plan(comment=f"The directory {path} is in the correct state")
         return Plan(changes=changes, comment=f"The directory {path} is set to be changed", action="meta")
 
+    def touched_paths(self, state, plan):
+        return [state.prepared["path"]] if plan.action in ("create", "meta") else []
+
     def apply(self, state, plan, host):
         path = state.prepared["path"]
         if plan.action == "refuse":
@@ -381,6 +393,9 @@ class Absent(StateFunction):
         if not facts.files[path].exists:
             return Plan(comment=f"File {path} is not present")
         return Plan(changes={"removed": path}, comment=f"File {path} is set for removal")
+
+    def touched_paths(self, state, plan):
+        return [state.prepared["path"]]
 
     def apply(self, state, plan, host):
         path = state.prepared["path"]

@@ -62,6 +62,9 @@ class Present(StateFunction):
                    else f"Sysctl option {key} would be persisted in {config}")
         return Plan(changes=changes, comment=comment, action={"live": live != value, "persist": persisted != value})
 
+    def touched_paths(self, state, plan):
+        return [state.prepared["target"]] if plan.action["persist"] else []
+
     def apply(self, state, plan, host):
         key, value, config = state.prepared["key"], state.prepared["value"], state.prepared["target"]
         q = shlex.quote

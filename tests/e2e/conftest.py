@@ -39,6 +39,20 @@ def _wait_port(port, proc, seconds=10):
     raise RuntimeError("sshd did not listen in time")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def runs_dir(tmp_path_factory):
+    """The run history of every host (all on this machine here) in a temp dir, not /var/lib/hafab/runs;
+    `inv` subprocesses inherit it."""
+    path = str(tmp_path_factory.mktemp("runs"))
+    previous = os.environ.get("HAFAB_RUNS_DIR")
+    os.environ["HAFAB_RUNS_DIR"] = path
+    yield path
+    if previous is None:
+        os.environ.pop("HAFAB_RUNS_DIR", None)
+    else:
+        os.environ["HAFAB_RUNS_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory):
     """sshd on a free loopback port; yields (port, client key path, host public key line)."""

@@ -1,0 +1,47 @@
+"""The `history` and `rollback` tasks (see hafab.cluster.history and hafab.cluster.rollback)."""
+
+import sys
+
+from invoke import task
+
+from hafab.cli.common import reports_errors, split_list
+
+SSH_HELP = "ssh_config file for real hosts (default: the lab's .lab/ssh_config while it is up)."
+INVENTORY_HELP = "Path of the inventory file (default: hosts.yaml)."
+
+
+@task(auto_shortflags=False, help={
+    "hosts": "Comma-separated host names (default: every host in hosts.yaml).",
+    "json": 'Print one JSON document on stdout: {"hosts": {HOST: {"runs": [...], "problems": {...}}}, "errors": {...}}.',
+    "ssh-config": SSH_HELP,
+    "inventory": INVENTORY_HELP,
+})
+@reports_errors
+def history(c, hosts=None, json=False, ssh_config=None, inventory="hosts.yaml"):
+    """Show each host's runs, newest first: id, when, who, what changed (one SSH round trip per host)."""
+    from hafab.cluster.history import history as run_history
+
+    return run_history(inventory, hosts=split_list(hosts), ssh_config=ssh_config)
+
+
+@task(auto_shortflags=False, help={
+    "run": "The id of the run to undo (see `inv history`).",
+    "last": "Undo the newest run of this cluster on the chosen hosts.",
+    "hosts": "Comma-separated host names (default: every host that has the run).",
+    "check": "Change nothing; show the diffs the rollback would apply.",
+    "force": "Also put back files that changed on a host since that run (they are refused otherwise).",
+    "json": "Print one JSON document on stdout (provision's shape); progress goes to stderr.",
+    "timeout": "Seconds one host may take in all before it is reported as failed (default 600).",
+    "ssh-config": SSH_HELP,
+    "inventory": INVENTORY_HELP,
+})
+@reports_errors
+def rollback(c, run=None, last=False, hosts=None, check=False, force=False, json=False, timeout=600,
+             ssh_config=None, inventory="hosts.yaml"):
+    """Put back what one run changed, on every host it touched, in the same rolling order as a provision:
+    old content, mode and owner, validated first; created files removed; services reloaded. The rollback is
+    itself a run in the history. Exit 1 when a file changed on its host since that run (unless --force)."""
+    from hafab.cluster.rollback import rollback as run_rollback
+
+    return run_rollback(inventory, run=run, last=last, hosts=split_list(hosts), check=check, force=force,
+                        ssh_config=ssh_config, timeout=float(timeout), colour=sys.stdout.isatty())
