@@ -75,7 +75,8 @@ def script(query):
              "set -- /var/lib/apt/lists/*_Packages*; [ -e \"$1\" ] && echo apt-lists"]
     if query.packages:
         names = " ".join(q(p) for p in sorted(query.packages))
-        lines += [f"{mark} pkg -", f"dpkg-query -W -f='${{Package}}\\t${{db:Status-Abbrev}}\\t${{Version}}\\n' -- {names}"]
+        lines += [f"{mark} pkg -",
+                  f"dpkg-query -W -f='${{Package}}\\t${{db:Status-Abbrev}}\\t${{Version}}\\n' -- {names}"]
     if query.units:
         units = sorted(query.units)
         lines += [f"{mark} units -", "if [ -d /run/systemd/system ]; then",

@@ -194,7 +194,8 @@ def _lines_arg(state, arg, value, joiner=None):
     """contents/text: a string (a number is written as Salt writes it), or a list of them: joined with
     `joiner`, or as a list when there is none (text, whose items are looked for one by one)."""
     items = value if isinstance(value, list) else [value]
-    if joiner is None and not items or not all(isinstance(i, (str, int, float)) and not isinstance(i, bool) for i in items):
+    scalars = all(isinstance(i, (str, int, float)) and not isinstance(i, bool) for i in items)
+    if joiner is None and not items or not scalars:
         raise bad_arg(state, arg, f"{value!r} must be a string or a list of strings (quote words YAML reads "
                                   "as booleans)")
     strings = [str(i) for i in items]

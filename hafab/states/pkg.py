@@ -109,7 +109,8 @@ def install_script(packages, refresh):
         lines.append(update + " >/dev/null")
     lines += [
         f"out=$({install} 2>&1) && rc=0 || rc=$?",
-        'if [ $rc -ne 0 ] && printf %s "$out" | grep -Eq -e "Unable to locate package|has no installation candidate"; then',
+        'if [ $rc -ne 0 ] && printf %s "$out" | grep -Eq -e "Unable to locate package|has no installation candidate"; '
+        'then',
         f"  {update} >/dev/null; out=$({install} 2>&1) && rc=0 || rc=$?",
         "fi",
         'if [ $rc -ne 0 ]; then printf "%s\\n" "$out" >&2; exit $rc; fi',

@@ -165,7 +165,8 @@ def test_file_absent_reports_the_refusal_as_a_failed_state(tmp_path):
     """)
     remote = _NoRm()
     outcome = lookup("file.absent").apply(states[0], None, remote)
-    assert outcome.result is False and outcome.comment == "Refusing to remove /proc/self/root/: on the host it resolves to /"
+    assert outcome.result is False
+    assert outcome.comment == "Refusing to remove /proc/self/root/: on the host it resolves to /"
 
 
 class _NoRm(LocalRemote):

@@ -268,7 +268,8 @@ def all_scripts(tmp_path):
     lookup("file.directory").apply(st, Plan(action="create"), directory)
     sysctl, service = Recorder(), Recorder()
     st = state("sysctl.present", "net.ipv4.ip_forward", value=1, config="/etc/sysctl.d/x.conf")
-    lookup("sysctl.present").apply(st, lookup("sysctl.present").plan(st, Facts(files={"/etc/sysctl.d/x.conf": FileFact(False)})), sysctl)
+    no_config = Facts(files={"/etc/sysctl.d/x.conf": FileFact(False)})
+    lookup("sysctl.present").apply(st, lookup("sysctl.present").plan(st, no_config), sysctl)
     st = state("service.running", "haproxy", enable=True)
     down = {"haproxy": {"load": "loaded", "active": "inactive", "enabled": "disabled"}}
     lookup("service.running").apply(st, lookup("service.running").plan(st, Facts(units=down)), service)
