@@ -75,11 +75,12 @@ def script(query):
              "set -- /var/lib/apt/lists/*_Packages*; [ -e \"$1\" ] && echo apt-lists"]
     if query.packages:
         names = " ".join(q(p) for p in sorted(query.packages))
-        lines += [f"{mark} pkg -", f"dpkg-query -W -f='${{Package}}\\t${{db:Status-Abbrev}}\\t${{Version}}\\n' {names}"]
+        lines += [f"{mark} pkg -",
+                  f"dpkg-query -W -f='${{Package}}\\t${{db:Status-Abbrev}}\\t${{Version}}\\n' -- {names}"]
     if query.units:
         units = sorted(query.units)
         lines += [f"{mark} units -", "if [ -d /run/systemd/system ]; then",
-                  "systemctl show -p Id -p LoadState -p ActiveState -p UnitFileState "
+                  "systemctl show -p Id -p LoadState -p ActiveState -p UnitFileState -- "
                   + " ".join(q(_unit(u)) for u in units), "else"]
         for unit in units:
             lines.append(f"service {q(unit)} status >/dev/null 2>&1 && s=active || s=inactive; "
@@ -100,7 +101,7 @@ def script(query):
     if query.sysctls:
         # One grep for all keys (dash's `read` gets nothing from /proc/sys files).
         procs = " ".join(q("/proc/sys/" + key.replace(".", "/")) for key in sorted(query.sysctls))
-        lines += [f"{mark} sysctl -", f"grep -H '' {procs}"]
+        lines += [f"{mark} sysctl -", f"grep -H -e '' -- {procs}"]
     for command in query.commands:
         lines += [f"{mark} cmd -", f"printf '%s\\n' {q(command)}",
                   f"(sh -c {q(command)}) </dev/null >/dev/null 2>&1; echo $?"]

@@ -1,7 +1,8 @@
 """Apply compiled states to hosts: one SSH connection and one facts round-trip per host, hosts in parallel.
 
 Per host, states run in the compiled order. Requisites keep Salt's meaning: a failed `require`/`watch`
-target fails the dependent, `onchanges` runs a state only when a target changed, and `watch` calls the
+target fails the dependent, `onchanges` runs a state only when a target changed (a failed target did
+not: the state is not run, result True), and `watch` calls the
 function's mod_watch (restart/reload) when a watched state changed and the state itself changed nothing.
 After a change on a host, the facts of the states still to run are read again (one round trip), since
 the change may alter them.
@@ -243,7 +244,9 @@ def _run_states(host, report, progress):
 
 
 def _failed_requisites(state, results):
-    keys = state.require + state.watch + state.onchanges
+    """Failed require/watch targets. A failed onchanges target does not fail the state (Salt 3008): it
+    did not change, so the state is not run, with result True."""
+    keys = state.require + state.watch
     return [k for k in dict.fromkeys(keys) if results.get(k, {}).get("result") is False]
 
 

@@ -1,4 +1,9 @@
-"""YAML loading that refuses duplicate keys and reports the line of every problem."""
+"""YAML loading that refuses duplicate keys and reports the line of every problem.
+
+SLS and top.sls (`load`) are read as Salt's loader (salt.utils.yamlloader) reads them: an integer written
+with leading zeros means the digits written (`mode: 0640` is 640, where YAML 1.1 reads octal 416), and
+a date stays the text written. Other input files (`load_file`) are read as plain YAML 1.1.
+"""
 
 import yaml
 
@@ -28,16 +33,33 @@ def _construct_mapping(loader, node, deep=False):
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+class _SaltLoader(_StrictLoader):
+    """_StrictLoader reading integers and dates as Salt's SLS loader does."""
+
+
+def _salt_int(loader, node):
+    """Salt drops the leading zeros of an integer (not 0b/0x) and reads the rest as decimal."""
+    text = node.value
+    if len(text) > 1 and text.startswith("0") and not text.startswith(("0b", "0x")):
+        node = yaml.ScalarNode(node.tag, text.lstrip("0") or "0", node.start_mark, node.end_mark, node.style)
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_SaltLoader.add_constructor("tag:yaml.org,2002:int", _salt_int)
+_SaltLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+
+
 class DuplicateKey(Exception):
     def __init__(self, key, first_line, line):
         self.key, self.first_line, self.line = key, first_line, line
         super().__init__(f"duplicate key {key!r} (line {line}, first defined on line {first_line})")
 
 
-def load(text, where):
-    """Parse YAML text; errors become one-line InputErrors naming `where` and the line."""
+def load(text, where, loader=_SaltLoader):
+    """Parse YAML text (as Salt reads an SLS, unless `loader` says otherwise); errors become one-line
+    InputErrors naming `where` and the line."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)
+        return yaml.load(text, Loader=loader)
     except DuplicateKey as exc:
         raise InputError(f"{where}:{exc.line}", str(exc)) from None
     except yaml.YAMLError as exc:
@@ -53,4 +75,4 @@ def load_file(path, where=None):
             text = fh.read()
     except FileNotFoundError:
         raise InputError(where or str(path), "file not found") from None
-    return load(text, where or str(path))
+    return load(text, where or str(path), loader=_StrictLoader)

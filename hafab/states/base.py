@@ -4,6 +4,7 @@ A state function never talks to the host in plan(): it reads the facts gathered 
 one round-trip. apply() runs the few commands that make the change, through host.run().
 """
 
+import re
 from dataclasses import dataclass, field
 
 from hafab.engine.errors import InputError
@@ -81,6 +82,43 @@ def require_str(state, arg, default=None):
     if value is not None and not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise bad_arg(state, arg, f"{value!r} must be a string")
     return None if value is None else str(value)
+
+
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+SHELL_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A user or group for chown: a name as useradd/systemd accept it (no leading '-', no ':'), or a number.
+OWNER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?")
+
+
+def check_path(state, arg, value):
+    """`value` as an absolute path: a string starting with '/', without control characters."""
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise bad_arg(state, arg, f"{value!r} is not an absolute path")
+    if CONTROL_RE.search(value):
+        raise bad_arg(state, arg, f"{value!r} contains a control character")
+    return value
+
+
+def require_path(state, arg, default=None):
+    value = state.args.get(arg, default)
+    return None if value is None else check_path(state, arg, value)
+
+
+def require_mapping(state, arg):
+    value = state.args.get(arg)
+    if value is not None and not isinstance(value, dict):
+        raise bad_arg(state, arg, f"{value!r} must be a mapping")
+    return value or {}
+
+
+def require_owner(state, arg):
+    """user/group: a name chown accepts as one (no leading '-', no ':'), or a numeric id; None if unset."""
+    value = state.args.get(arg)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not OWNER_RE.fullmatch(str(value)):
+        raise bad_arg(state, arg, f"{value!r} is not a user or group name")
+    return str(value)
 
 
 def command_failed(result, what):

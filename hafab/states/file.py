@@ -6,36 +6,46 @@ import os
 import re
 import shlex
 
-from hafab.states.base import (Outcome, Plan, StateFunction, bad_arg, command_failed, register,
-                               require_bool, require_str)
+from hafab.states.base import (CONTROL_RE, Outcome, Plan, StateFunction, bad_arg, check_path, command_failed,
+                               register, require_bool, require_mapping, require_owner, require_str)
+from hafab.states.file_shell import (REFUSED_ROOT, absent_script, append_script, lexical_path,
+                                     makedirs_lines, owner_commands, write_script)
 
 TEXT_LIMIT = 512 * 1024
 
 
-def _absolute(state):
-    if not state.name.startswith("/"):
-        raise bad_arg(state, "name", f"{state.name!r} is not an absolute path")
-    return state.name
+def _absolute(state, regular_file=False):
+    path = check_path(state, "name", state.name)
+    if regular_file and path.endswith("/"):
+        raise bad_arg(state, "name", f"{path!r} names a directory (ends with '/'), not a file")
+    return path
 
 
 def _mode(state, arg="mode"):
+    """The mode as Salt's salt.utils.files.normalize_mode reads it: the digits written (the SLS loader
+    reads an unquoted 0640 as 640, as Salt's does), an optional 0o prefix, leading zeros dropped."""
     value = state.args.get(arg)
     if value is None:
         return None
-    text = str(value) if not isinstance(value, int) else f"{value:o}" if value > 0o777 else str(value)
-    text = text.lstrip("0") or "0"
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else "?"
+    text = (text[2:] if text.startswith("0o") else text).lstrip("0") or "0"
     if not all(c in "01234567" for c in text) or len(text) > 4:
-        raise bad_arg(state, arg, f"{value!r} is not an octal mode (write it quoted, e.g. '0644')")
+        raise bad_arg(state, arg, f"{value!r} is not an octal mode (e.g. '0644')")
     return text
+
+
+def _owners(state):
+    """Check user and group (chown's operands) at compile time; keep them as strings."""
+    state.prepared.update(user=require_owner(state, "user"), group=require_owner(state, "group"))
 
 
 def _owner_changes(state, fact, mode):
     changes = {}
-    user, group = state.args.get("user"), state.args.get("group")
-    if user is not None and fact.user != str(user):
-        changes["user"] = str(user)
-    if group is not None and fact.group != str(group):
-        changes["group"] = str(group)
+    user, group = state.prepared["user"], state.prepared["group"]
+    if user is not None and fact.user != user:
+        changes["user"] = user
+    if group is not None and fact.group != group:
+        changes["group"] = group
     if mode is not None and fact.mode != mode:
         changes["mode"] = mode.zfill(4)
     return changes
@@ -46,24 +56,12 @@ def new_file_changes(state, mode):
     the mode when it is not the 0600 the file is created with (a mode given) or umask's 0644 (none)."""
     changes = {}
     for arg in ("user", "group"):
-        value = state.args.get(arg)
-        if value is not None and str(value) not in ("root", "0"):
-            changes[arg] = str(value)
+        value = state.prepared[arg]
+        if value is not None and value not in ("root", "0"):
+            changes[arg] = value
     if mode is not None and mode != "600":
         changes["mode"] = mode.zfill(4)
     return changes
-
-
-def _owner_commands(state, path, mode):
-    q = shlex.quote
-    lines = []
-    user, group = state.args.get("user"), state.args.get("group")
-    if user is not None or group is not None:
-        owner = f"{user or ''}:{group or ''}" if group is not None else str(user)
-        lines.append(f"chown {q(owner)} {path}")
-    if mode is not None:
-        lines.append(f"chmod {mode} {path}")
-    return lines
 
 
 def salt_whitespace_regex(text):
@@ -88,25 +86,6 @@ def salt_whitespace_regex(text):
     return rf"(?m)^{regex}$"
 
 
-def salt_dir_mode(dir_mode, mode):
-    """The mode Salt gives directories that makedirs creates: dir_mode, else the file's mode with an
-    execute bit added to each non-zero digit (salt.modules.file.manage_file), else None (umask 022)."""
-    if dir_mode is not None or mode is None:
-        return dir_mode
-    return "".join(str(int(d) | 1) if d != "0" else d for d in mode.zfill(3)[-3:])
-
-
-def makedirs_lines(state, directory, dir_mode):
-    """Shell lines creating the missing directories up to `directory` (quoted) as Salt's makedirs_ does:
-    each new one gets `dir_mode` (default 0755) and the state's user/group; existing ones are left alone."""
-    owner = _owner_commands(state, '"$d"', None)
-    return ["set --", f"d={directory}",
-            'while [ ! -d "$d" ]; do set -- "$d" "$@"; d=$(dirname "$d"); done',
-            'for d in "$@"; do',
-            f'  mkdir "$d"; chmod {dir_mode or "755"} "$d"' + "".join(f"; {c}" for c in owner),
-            "done"]
-
-
 def unified_diff(old, new, path):
     if old is None:
         return "New file"
@@ -127,24 +106,29 @@ class Managed(StateFunction):
                       "makedirs", "dir_mode", "check_cmd", "tmp_ext", "show_changes", "replace"})
 
     def prepare(self, state, ctx):
-        path = _absolute(state)
+        """Every argument's type is checked before anything is rendered or read."""
+        path = _absolute(state, regular_file=True)
         source, contents = state.args.get("source"), state.args.get("contents")
         if (source is None) == (contents is None):
             raise bad_arg(state, "source", "give exactly one of source or contents")
+        if isinstance(source, list) and len(source) == 1:
+            source = source[0]
+        if source is not None and not isinstance(source, str):
+            raise bad_arg(state, "source", f"{source!r} must be one salt:// path")
+        if contents is not None:
+            contents = _lines_arg(state, "contents", contents, "\n")
         template = state.args.get("template")
         if template not in (None, "jinja"):
             raise bad_arg(state, "template", f"{template!r} is not supported (only jinja)")
-        for arg in ("context", "defaults"):
-            if not isinstance(state.args.get(arg, {}) or {}, dict):
-                raise bad_arg(state, arg, "must be a mapping")
-        extra = dict(state.args.get("defaults") or {})
-        extra.update(state.args.get("context") or {})
+        extra = dict(require_mapping(state, "defaults"))
+        extra.update(require_mapping(state, "context"))
+        for arg, default in (("makedirs", False), ("show_changes", True), ("replace", True)):
+            require_bool(state, arg, default)
+        _owners(state)
+        state.prepared.update(path=path, mode=_mode(state), dir_mode=_mode(state, "dir_mode"),
+                              check_argv=_check_argv(state), tmp_ext=_tmp_ext(state))
         where = f"{state.file}: {state.id}"
         if source is not None:
-            if isinstance(source, list) and len(source) == 1:
-                source = source[0]
-            if not isinstance(source, str):
-                raise bad_arg(state, "source", f"{source!r} must be one salt:// path")
             source_path = ctx.source_path(source, where)
             if template:
                 text = ctx.render_file(source_path, extra, where)
@@ -152,24 +136,10 @@ class Managed(StateFunction):
                 with open(source_path, encoding="utf-8", errors="surrogateescape") as fh:
                     text = fh.read()
         else:
-            if isinstance(contents, list):
-                contents = "\n".join(str(c) for c in contents)
-            text = str(contents)
-            if template:
-                text = ctx.render_text(text, extra, where)
+            text = ctx.render_text(contents, extra, where) if template else contents
             if not text.endswith("\n"):
                 text += "\n"
-        require_bool(state, "makedirs")
-        require_bool(state, "show_changes", True)
-        require_bool(state, "replace", True)
-        check_cmd = require_str(state, "check_cmd")
-        try:  # Salt runs file.managed's check_cmd without a shell: its words, then the temp file
-            state.prepared["check_argv"] = shlex.split(check_cmd) if check_cmd else []
-        except ValueError as exc:
-            raise bad_arg(state, "check_cmd", f"{exc}") from None
-        require_str(state, "tmp_ext")
-        state.prepared.update(path=path, text=text, mode=_mode(state), dir_mode=_mode(state, "dir_mode"),
-                              sha256=hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest())
+        state.prepared.update(text=text, sha256=hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest())
 
     def query(self, state, q):
         p = state.prepared
@@ -213,7 +183,7 @@ class Managed(StateFunction):
         if plan.action == "refuse":
             return Outcome(False, plan.comment)
         if plan.action == "meta":
-            result = host.run("set -e\n" + "\n".join(_owner_commands(state, shlex.quote(p["path"]), p["mode"])))
+            result = host.run("set -e\n" + "\n".join(owner_commands(state, shlex.quote(p["path"]), p["mode"])))
             if result.exit_status != 0:
                 return Outcome(False, command_failed(result, "chown/chmod"))
             return Outcome(True, f"File {p['path']} updated", plan.changes)
@@ -226,41 +196,38 @@ class Managed(StateFunction):
         return Outcome(True, f"File {p['path']} updated", plan.changes)
 
 
+def _lines_arg(state, arg, value, joiner=None):
+    """contents/text: a string (a number is written as Salt writes it), or a list of them: joined with
+    `joiner`, or as a list when there is none (text, whose items are looked for one by one)."""
+    items = value if isinstance(value, list) else [value]
+    scalars = all(isinstance(i, (str, int, float)) and not isinstance(i, bool) for i in items)
+    if joiner is None and not items or not scalars:
+        raise bad_arg(state, arg, f"{value!r} must be a string or a list of strings (quote words YAML reads "
+                                  "as booleans)")
+    strings = [str(i) for i in items]
+    return strings if joiner is None else joiner.join(strings)
+
+
+def _check_argv(state):
+    """Salt runs file.managed's check_cmd without a shell: its words, then the temp file."""
+    check_cmd = require_str(state, "check_cmd")
+    try:
+        return shlex.split(check_cmd) if check_cmd else []
+    except ValueError as exc:
+        raise bad_arg(state, "check_cmd", f"{exc}") from None
+
+
+def _tmp_ext(state):
+    """The temp file's suffix (mktemp's): a plain name ending, no '/' and no control character."""
+    ext = require_str(state, "tmp_ext") or ""
+    if "/" in ext or CONTROL_RE.search(ext):
+        raise bad_arg(state, "tmp_ext", f"{ext!r} must be a file name suffix (no '/', no control character)")
+    return ext
+
+
 def _tail(text, lines=4):
     kept = [line for line in text.strip().splitlines() if line.strip()]
     return " | ".join(kept[-lines:]) or "(no output)"
-
-
-def write_script(state):
-    """Write stdin to a temp file beside the target, validate it with check_cmd, then rename atomically.
-
-    The temp file is removed on any exit or signal, so an interrupted run leaves nothing behind.
-    Exit status 3 means check_cmd rejected the content.
-    """
-    p = state.prepared
-    q = shlex.quote
-    path = q(p["path"])
-    directory = q(os.path.dirname(p["path"]) or "/")
-    ext = q(state.args.get("tmp_ext") or "")
-    lines = ["set -e", "umask 077"]
-    if state.args.get("makedirs"):
-        lines += makedirs_lines(state, directory, salt_dir_mode(p["dir_mode"], p["mode"]))
-    lines += [f"tmp=$(mktemp {directory}/.hafab-XXXXXXXX{ext})",
-              "trap 'rm -f \"$tmp\"' EXIT",
-              "trap 'exit 130' INT TERM HUP PIPE",
-              "cat > \"$tmp\""]
-    mode = p["mode"]
-    if mode is None:
-        lines.append(f"if [ -e {path} ]; then chmod --reference={path} \"$tmp\"; "
-                     f"chown --reference={path} \"$tmp\"; else chmod 644 \"$tmp\"; fi")
-    lines += _owner_commands(state, '"$tmp"', mode)
-    if p.get("check_argv"):
-        # no shell, as Salt's cmd.run_all(python_shell=False): `a && b`, $VAR, globs are plain words
-        argv = " ".join(q(word) for word in p["check_argv"])
-        lines.append(f"if ! out=$({argv} \"$tmp\" 2>&1); then "
-                     f"printf '%s\\n' \"$out\"; exit 3; fi")
-    lines.append(f"mv -f \"$tmp\" {path}")
-    return "\n".join(lines) + "\n"
 
 
 @register
@@ -269,15 +236,13 @@ class Append(StateFunction):
     args = frozenset({"text", "makedirs"})
 
     def prepare(self, state, ctx):
-        path = _absolute(state)
-        text = state.args.get("text")
-        if isinstance(text, str):
-            text = [text]
-        if not isinstance(text, list) or not text:
-            raise bad_arg(state, "text", "must be a line or a list of lines")
+        path = _absolute(state, regular_file=True)
+        require_bool(state, "makedirs")
+        if state.args.get("text") is None:
+            raise bad_arg(state, "text", "missing (a line or a list of lines)")
         # Salt's chunks: each item of `text` is looked for as a whole (whitespace-insensitive, on whole
         # lines, consecutive for a multi-line item); an item not found is appended whole.
-        chunks = [str(item) for item in text]
+        chunks = _lines_arg(state, "text", state.args["text"])
         try:
             patterns = [salt_whitespace_regex(c) for c in chunks]
         except ValueError as exc:  # shlex: an unbalanced quote, which Salt cannot match either
@@ -306,14 +271,8 @@ class Append(StateFunction):
         return [state.prepared["path"]]
 
     def apply(self, state, plan, host):
-        path = shlex.quote(state.prepared["path"])
-        script = ["set -e"]
-        if state.args.get("makedirs"):
-            script.append(f"mkdir -p $(dirname {path})")
-        script += [f"if [ -s {path} ] && [ \"$(tail -c 1 {path})\" != \"\" ]; then echo >> {path}; fi",
-                   f"cat >> {path}"]
         data = "".join(line + "\n" for line in plan.action).encode("utf-8", "surrogateescape")
-        result = host.run("\n".join(script) + "\n", stdin=data)
+        result = host.run(append_script(state), stdin=data)
         if result.exit_status != 0:
             return Outcome(False, command_failed(result, f"appending to {state.prepared['path']}"))
         return Outcome(True, f"Appended {len(plan.action)} lines", plan.changes)
@@ -327,6 +286,7 @@ class Directory(StateFunction):
     def prepare(self, state, ctx):
         path = _absolute(state)
         require_bool(state, "makedirs")
+        _owners(state)
         # Salt's file.directory: dir_mode, or `mode` when no dir_mode is given
         state.prepared.update(path=path, mode=_mode(state, "dir_mode") or _mode(state))
 
@@ -365,8 +325,8 @@ class Directory(StateFunction):
             if state.args.get("makedirs"):  # missing parents as Salt's _makedirs: same mode and owner
                 lines += makedirs_lines(state, q, state.prepared["mode"])
             else:
-                lines.append(f"mkdir {q}")
-        lines += _owner_commands(state, q, state.prepared["mode"])
+                lines.append(f"mkdir -- {q}")
+        lines += owner_commands(state, q, state.prepared["mode"])
         result = host.run("\n".join(lines) + "\n")
         if result.exit_status != 0:
             return Outcome(False, command_failed(result, f"directory {path}"))
@@ -381,8 +341,8 @@ class Absent(StateFunction):
 
     def prepare(self, state, ctx):
         path = _absolute(state)
-        if os.path.normpath(path) == "/":
-            raise bad_arg(state, "name", "refusing to remove /")
+        if lexical_path(path) == "/":
+            raise bad_arg(state, "name", f"refusing to remove / ({path!r} is /)")
         state.prepared["path"] = path
 
     def query(self, state, q):
@@ -399,7 +359,9 @@ class Absent(StateFunction):
 
     def apply(self, state, plan, host):
         path = state.prepared["path"]
-        result = host.run(f"rm -rf -- {shlex.quote(path)}\n")
+        result = host.run(absent_script(path))
+        if result.exit_status == REFUSED_ROOT:
+            return Outcome(False, f"Refusing to remove {path}: on the host it resolves to /")
         if result.exit_status != 0:
             return Outcome(False, command_failed(result, f"removing {path}"))
         return Outcome(True, f"Removed file {path}", plan.changes)

@@ -5,12 +5,16 @@ every other pkg.installed state the runner can apply together with it (HostRun.a
 apt-get did in the run's `aggregated` record, from which the later states report their share.
 """
 
+import re
 import shlex
 
 from hafab.states.base import Outcome, Plan, StateFunction, bad_arg, command_failed, register, require_bool
 
 APT_ENV = "DEBIAN_FRONTEND=noninteractive APT_LISTCHANGES_FRONTEND=none"
 APT_OPTS = "-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
+# Debian Policy 5.6.1: lower case letters, digits, + - . ; at least two characters, starting with an
+# alphanumeric; apt's optional ':architecture' suffix.
+PACKAGE_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+(:[a-z0-9][a-z0-9-]*)?")
 
 
 def packages_of(state):
@@ -23,14 +27,15 @@ class Installed(StateFunction):
     args = frozenset({"pkgs", "refresh"})
 
     def prepare(self, state, ctx):
-        pkgs = state.args.get("pkgs")
+        pkgs, arg = state.args.get("pkgs"), "pkgs"
         if pkgs is None:
-            pkgs = [state.name]
+            pkgs, arg = [state.name], "name"
         if not isinstance(pkgs, list) or not pkgs or not all(isinstance(p, str) and p for p in pkgs):
-            raise bad_arg(state, "pkgs", "must be a non-empty list of package names")
+            raise bad_arg(state, arg, f"{pkgs!r} must be a non-empty list of package names")
         for name in pkgs:
-            if not name.replace("+", "").replace("-", "").replace(".", "").replace(":", "").isalnum():
-                raise bad_arg(state, "pkgs", f"{name!r} is not a package name")
+            if not PACKAGE_RE.fullmatch(name):
+                raise bad_arg(state, arg, f"{name!r} is not a package name (Debian's [a-z0-9][a-z0-9+.-]+, "
+                                          "optionally :arch)")
         require_bool(state, "refresh")
         state.prepared["pkgs"] = pkgs
 
@@ -97,18 +102,19 @@ def install_script(packages, refresh):
     names = " ".join(shlex.quote(p) for p in packages)
     # Recommends follow apt's configuration, as with Salt's pkg.installed (its install_recommends=True
     # adds no flag); hafab has no install_recommends argument, so SLS cannot ask for less.
-    install = f"{APT_ENV} apt-get {APT_OPTS} install {names}"
+    install = f"{APT_ENV} apt-get {APT_OPTS} install -- {names}"
     update = f"{APT_ENV} apt-get -q update"
     lines = ["set -e"]
     if refresh:
         lines.append(update + " >/dev/null")
     lines += [
         f"out=$({install} 2>&1) && rc=0 || rc=$?",
-        'if [ $rc -ne 0 ] && printf %s "$out" | grep -Eq "Unable to locate package|has no installation candidate"; then',
+        'if [ $rc -ne 0 ] && printf %s "$out" | grep -Eq -e "Unable to locate package|has no installation candidate"; '
+        'then',
         f"  {update} >/dev/null; out=$({install} 2>&1) && rc=0 || rc=$?",
         "fi",
         'if [ $rc -ne 0 ]; then printf "%s\\n" "$out" >&2; exit $rc; fi',
-        f"dpkg-query -W -f='${{Package}}\\t${{db:Status-Abbrev}}\\t${{Version}}\\n' {names}",
+        f"dpkg-query -W -f='${{Package}}\\t${{db:Status-Abbrev}}\\t${{Version}}\\n' -- {names}",
     ]
     return "\n".join(lines) + "\n"
 

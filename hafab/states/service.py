@@ -1,9 +1,15 @@
 """service.running, service.enabled, service.dead: systemd when the host runs it, init.d otherwise."""
 
+import re
 import shlex
 
 from hafab.engine.errors import InputError
-from hafab.states.base import Outcome, Plan, StateFunction, command_failed, register, require_bool
+from hafab.states.base import Outcome, Plan, StateFunction, bad_arg, command_failed, register, require_bool
+
+# systemd unit names (systemd.unit(5)): ASCII letters, digits, ':', '-', '_', '.', '\\' and the '@' of
+# templates, at most 255 characters; hafab also refuses a leading '-' or '.' (update-rc.d and service take
+# no '--', so a name must never read as an option).
+UNIT_RE = re.compile(r"[A-Za-z0-9:_@\\][A-Za-z0-9:_.@\\-]{0,254}")
 
 
 def _unit(facts, name):
@@ -17,7 +23,7 @@ def _enabled(unit):
 def _systemctl(facts, verb, name):
     q = shlex.quote(name)
     if facts.systemd:
-        return f"systemctl {verb} {q}"
+        return f"systemctl {verb} -- {q}"
     if verb in ("enable", "disable"):
         return f"update-rc.d {q} {'defaults' if verb == 'enable' else 'disable'}"
     return f"service {q} {verb}"
@@ -35,6 +41,9 @@ def _exists(unit):
 
 class _ServiceState(StateFunction):
     def prepare(self, state, ctx):
+        if not UNIT_RE.fullmatch(state.name):
+            raise bad_arg(state, "name", f"{state.name!r} is not a service name (letters, digits, ':_.@\\-', "
+                                         "not starting with '-' or '.')")
         for arg in ("enable", "reload"):
             if arg in state.args and state.args[arg] is not None:
                 require_bool(state, arg)

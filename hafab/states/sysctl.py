@@ -1,15 +1,16 @@
 """sysctl.present: the value applied now (sysctl -w) and persisted in a sysctl.d file."""
 
+import os
 import re
 import shlex
 
-from hafab.states.base import Outcome, Plan, StateFunction, bad_arg, command_failed, register
+from hafab.states.base import CONTROL_RE, Outcome, Plan, StateFunction, bad_arg, command_failed, register, require_path
 
 # Salt's sysctl.default_config(): systemd (>= 207) reads only sysctl.d, other hosts /etc/sysctl.conf.
 DEFAULT_CONFIG = "/etc/sysctl.d/99-salt.conf"
 SYSV_CONFIG = "/etc/sysctl.conf"
 SALT_HEADER = "#\n# Kernel sysctl configuration\n#\n"  # what Salt writes first into a new config file
-KEY_RE = re.compile(r"^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$")
+KEY_RE = re.compile(r"[a-z0-9_]+(\.[A-Za-z0-9_-]+)+")  # whole string (fullmatch)
 
 
 def _normal(value):
@@ -32,14 +33,16 @@ class Present(StateFunction):
     args = frozenset({"value", "config"})
 
     def prepare(self, state, ctx):
-        if not KEY_RE.match(state.name):
+        if not KEY_RE.fullmatch(state.name):
             raise bad_arg(state, "name", f"{state.name!r} is not a sysctl key")
-        if "value" not in state.args or state.args["value"] is None or isinstance(state.args["value"], (dict, list)):
+        if "value" not in state.args or state.args["value"] is None:
             raise bad_arg(state, "value", "missing (the value to set)")
-        config = state.args.get("config")  # None: Salt's default, chosen per host in plan()
-        if config is not None and (not isinstance(config, str) or not config.startswith("/")):
-            raise bad_arg(state, "config", f"{config!r} is not an absolute path")
         value = state.args["value"]
+        if not isinstance(value, (str, int, float)) or CONTROL_RE.search(_normal(value)):
+            raise bad_arg(state, "value", f"{value!r} must be a number or a line of words")
+        config = require_path(state, "config")  # None: Salt's default, chosen per host in plan()
+        if config is not None and config.endswith("/"):
+            raise bad_arg(state, "config", f"{config!r} is a directory, not a file")
         if isinstance(value, bool):
             value = int(value)
         state.prepared.update(key=state.name, value=_normal(value), config=config)
@@ -70,18 +73,25 @@ class Present(StateFunction):
         q = shlex.quote
         lines = ["set -e"]
         if plan.action["live"]:
-            lines.append(f"sysctl -q -w {q(key + '=' + value)}")
+            lines.append(f"sysctl -q -w -- {q(key + '=' + value)}")
         if plan.action["persist"]:
-            # Rewrite the file without any old line for the key, then add ours: atomic rename.
-            lines += [f"mkdir -p $(dirname {q(config)})",
-                      f"tmp=$(mktemp $(dirname {q(config)})/.hafab-XXXXXXXX)",
-                      "trap 'rm -f \"$tmp\"' EXIT",
-                      f"if [ -f {q(config)} ]; then grep -v -E {q('^[[:space:]]*' + re.escape(key) + '[[:space:]]*=')} "
-                      f"{q(config)} > \"$tmp\" || true; else printf %s {q(SALT_HEADER)} > \"$tmp\"; fi",
-                      f"printf '%s\\n' {q(key + ' = ' + value)} >> \"$tmp\"",
-                      "chmod 644 \"$tmp\"",
-                      f"mv -f \"$tmp\" {q(config)}"]
+            lines += persist_lines(key, value, config)
         result = host.run("\n".join(lines) + "\n")
         if result.exit_status != 0:
             return Outcome(False, command_failed(result, f"sysctl {key}"))
         return Outcome(True, f"Updated sysctl value {key} = {value}", plan.changes)
+
+
+def persist_lines(key, value, config):
+    """Shell lines rewriting `config` without any old line for `key`, then with ours: atomic rename."""
+    q = shlex.quote
+    directory = q(os.path.dirname(config) or "/")
+    pattern = q("^[[:space:]]*" + re.escape(key) + "[[:space:]]*=")
+    return [f"mkdir -p -- {directory}",
+            f"tmp=$(mktemp -- {directory}/.hafab-XXXXXXXX)",
+            "trap 'rm -f -- \"$tmp\"' EXIT",
+            f"if [ -f {q(config)} ]; then grep -v -E -e {pattern} -- {q(config)} > \"$tmp\" || true; "
+            f"else printf %s {q(SALT_HEADER)} > \"$tmp\"; fi",
+            f"printf '%s\\n' {q(key + ' = ' + value)} >> \"$tmp\"",
+            "chmod 644 -- \"$tmp\"",
+            f"mv -f -- \"$tmp\" {q(config)}"]
