@@ -3,7 +3,8 @@
 docs/contract.md: `--ssh-config` when given; otherwise `.lab/ssh_config` while the lab is up, with every
 address inside cluster.subnet routed through the lab's own bridge; otherwise refuse (exit 2). Either way
 the whole file is read and checked here, before any connection: a bad line, an option hafab refuses, or a
-targeted host that no Host block gives a HostName is exit 2 naming the file (and line and option).
+targeted host (or load balancer, which a rolling change drains through) that no Host block gives a
+HostName is exit 2 naming the file (and line and option).
 """
 
 import os
@@ -29,7 +30,10 @@ def ssh_config_for(inventory, hosts, ssh_config=None):
         require_lab_routes(inventory, [h.address for h in hosts])
         path = lab.ssh_config_path(inventory)
     config = transport.load_config(path)
-    transport.check_hosts(config, [h.name for h in hosts])
+    names = [h.name for h in hosts]
+    # a rolling change drains web servers through every load balancer: those are dialled too
+    names += [h.name for h in inventory.lbs() if h.name not in names]
+    transport.check_hosts(config, names)
     return config
 
 

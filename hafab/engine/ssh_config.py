@@ -4,8 +4,8 @@ The whole file is checked when it is loaded: every line's keyword must be one ha
 must be valid for it (a bad line anywhere is an InputError naming file:line and the option), so a bad
 config is refused before any connection. `settings(name)` then gives one host's settings: for each
 option the first value obtained wins (IdentityFile adds up), from the lines before the first `Host` and
-from every `Host` block whose patterns match the name (`*`, `?`, several patterns, `!` negation; the
-name is matched in lower case, as ssh does). A host is complete when some matching block gives it a
+from every `Host` block whose patterns match the name (`*`, `?`, several patterns, `!` negation; matched
+case-sensitively against the name as given, as ssh does). A host is complete when some matching block gives it a
 HostName: hafab never dials a bare name the operator did not configure.
 
 Honoured (OpenSSH's meaning): HostName, User, Port, IdentityFile, IdentitiesOnly, UserKnownHostsFile,
@@ -42,7 +42,6 @@ class Block:
     def matches(self, name):
         if self.patterns is None:
             return True
-        name = name.lower()
         hits = [(neg, match_pattern(name, pat)) for neg, pat in self.patterns]
         return not any(neg and hit for neg, hit in hits) and any(hit for neg, hit in hits if not neg)
 
