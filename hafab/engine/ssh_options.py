@@ -13,17 +13,17 @@ MAX_CONNECT_TIMEOUT = 600
 MAX_JUMPS = 8
 
 REFUSED = {
-    "match": "Match blocks are not supported; use Host blocks",
-    "include": "Include is not supported; put every host in this one file",
-    "proxycommand": "ProxyCommand (a local command) is not supported; use ProxyJump",
-    "hostkeyalias": "HostKeyAlias is not supported; host keys are looked up by HostName and Port",
-    "knownhostscommand": "KnownHostsCommand is not supported; use UserKnownHostsFile",
-    "localcommand": "LocalCommand is not supported",
-    "permitlocalcommand": "PermitLocalCommand is not supported",
-    "canonicalizehostname": "CanonicalizeHostname is not supported; give each host its HostName",
-    "verifyhostkeydns": "VerifyHostKeyDNS is not supported; host keys come from the known_hosts files",
-    "revokedhostkeys": "RevokedHostKeys is not supported; mark keys @revoked in a known_hosts file",
-    "ignoreunknown": "IgnoreUnknown is not supported: hafab refuses every option it does not know",
+    "match": "not supported; use Host blocks",
+    "include": "not supported; put every host in this one file",
+    "proxycommand": "not supported (it runs a local command); use ProxyJump",
+    "hostkeyalias": "not supported; host keys are looked up by HostName and Port",
+    "knownhostscommand": "not supported; use UserKnownHostsFile",
+    "localcommand": "not supported (it runs a local command)",
+    "permitlocalcommand": "not supported",
+    "canonicalizehostname": "not supported; give each host its HostName",
+    "verifyhostkeydns": "not supported; host keys come from the known_hosts files",
+    "revokedhostkeys": "not supported; mark keys @revoked in a known_hosts file",
+    "ignoreunknown": "not supported: hafab refuses every option it does not know",
 }
 
 

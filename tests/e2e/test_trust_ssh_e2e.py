@@ -150,3 +150,20 @@ def test_a_key_the_host_refuses_is_one_line_naming_it(tmp_path, sshd):
     assert result.returncode == 1
     assert f"authentication failed: root@127.0.0.1 accepts none of {key}" in json.loads(result.stdout)["errors"]["alpha"]
     assert only_hafab_lines(result.stderr), result.stderr
+
+
+def test_proxy_jump_goes_through_the_jump_host_and_checks_its_key_too(tmp_path, sshd):
+    hosts_yaml, target = project(tmp_path, hosts=("alpha",))
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{sshd['port']} {sshd['host_key']}\n")
+    jump = (f"Host jump\n  HostName 127.0.0.1\n  Port {sshd['port']}\n  User root\n  IdentityFile {sshd['key']}\n"
+            f"  UserKnownHostsFile KNOWN\n  StrictHostKeyChecking yes\n")
+    text = config_text(sshd, known, ("alpha",), strict="yes") + "  ProxyJump jump\n"
+    result = run(tmp_path, hosts_yaml, text + jump.replace("KNOWN", str(known)))
+    assert result.returncode == 0, result.stderr
+    assert (target / "alpha" / "motd").exists()
+
+    refused = run(tmp_path, hosts_yaml, text + jump.replace("KNOWN", str(tmp_path / "empty_known_hosts")))
+    assert refused.returncode == 1
+    assert "through jump host jump: host key of" in json.loads(refused.stdout)["errors"]["alpha"]
+    assert only_hafab_lines(refused.stderr), refused.stderr
