@@ -12,7 +12,7 @@ import threading
 import time
 
 from hafab.cluster import haproxy, keepalived, roles
-from hafab.engine.errors import HostError
+from hafab.engine.errors import HafabError, HostError
 from hafab.engine.hooks import RunHooks
 from hafab.engine.transport import connect
 
@@ -192,6 +192,6 @@ class Rollout(RunHooks):
             for host in self.inventory.lbs():
                 try:
                     self.lb_remotes[host.name] = connect(host.name, self.ssh_config)
-                except HostError as exc:
+                except HafabError as exc:
                     self.progress(host.name, f"cannot drain through this load balancer: {exc}")
         return self.lb_remotes

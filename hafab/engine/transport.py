@@ -1,9 +1,14 @@
-"""SSH to the hosts with Fabric: one connection per host for the whole run, settings from an ssh_config.
+"""SSH to the hosts with Paramiko: one connection per host for the whole run, settings from an ssh_config.
 
-Host keys are checked against the ssh_config's UserKnownHostsFile (and ~/.ssh/known_hosts): a changed key
-is always refused, and an unknown one too unless StrictHostKeyChecking is "no".
+The ssh_config is read and checked by hafab.engine.ssh_config (OpenSSH's meaning of every option hafab
+honours). Host keys are checked against the host's UserKnownHostsFile and GlobalKnownHostsFile: a changed
+or @revoked key is always refused (even with StrictHostKeyChecking no, where OpenSSH would go on with
+restrictions); an unknown key is refused with yes or ask (hafab never prompts) and saved to the first
+UserKnownHostsFile with accept-new or no. Paramiko's own log lines never reach stderr: every failure is
+one HostError line that carries the real reason.
 """
 
+import logging
 import os
 import shlex
 import socket
@@ -11,9 +16,14 @@ import time
 from dataclasses import dataclass
 
 import paramiko
-from fabric import Config, Connection
 
-from hafab.engine.errors import HostError
+from hafab.engine import knownhosts
+from hafab.engine import ssh_config as ssh_configlib
+from hafab.engine.errors import HostError, InputError
+
+_PARAMIKO_LOG = logging.getLogger("paramiko")
+_PARAMIKO_LOG.addHandler(logging.NullHandler())
+_PARAMIKO_LOG.propagate = False
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 
@@ -28,10 +38,12 @@ class ExecResult:
 class Remote:
     """One open SSH connection to one host, running sh scripts as root (through sudo when needed)."""
 
-    def __init__(self, name, connection):
+    def __init__(self, name, client, user, jumps=()):
         self.name = name
-        self.connection = connection
-        self.sudo = (connection.user or "root") != "root"
+        self.client = client
+        self.user = user
+        self.jumps = list(jumps)   # the jump hosts' clients, first dialled first
+        self.sudo = user != "root"
         self.channel_opens = 0
 
     def run(self, script, stdin=b"", timeout=300):
@@ -42,7 +54,7 @@ class Remote:
         return self._exec(command, stdin, timeout)
 
     def _exec(self, command, stdin, timeout):
-        transport = self.connection.transport
+        transport = self.client.get_transport()
         if transport is None or not transport.is_active():
             raise HostError(f"{self.name}: connection lost")
         self.channel_opens += 1
@@ -73,7 +85,7 @@ class Remote:
         """
         script = LOCK_SCRIPT.format(wait=int(wait), owner=shlex.quote(owner), then=then or ":")
         self.channel_opens += 1
-        channel = self.connection.transport.open_session(timeout=10)
+        channel = self.client.get_transport().open_session(timeout=10)
         channel.settimeout(0.5)
         channel.exec_command(("sudo -n " if self.sudo else "") + "sh -c " + shlex.quote(script))
         reader = _LockReader(channel, self.name, wait, on_wait, stop)
@@ -82,7 +94,8 @@ class Remote:
         return reader.read_until(until.encode()) if until else ""
 
     def close(self):
-        self.connection.close()
+        for client in [self.client, *reversed(self.jumps)]:
+            client.close()
 
 
 LOCK_SCRIPT = """exec 9>>/run/lock/hafab.lock 2>/dev/null || exec 9>>/tmp/hafab.lock
@@ -155,33 +168,155 @@ def _drain(channel):
     return b"".join(out), b"".join(err)
 
 
-def connect(name, ssh_config_path, timeout=None):
-    """Open the SSH connection to `name` as the ssh_config describes it; HostError when it fails."""
-    config = Config(runtime_ssh_path=ssh_config_path, overrides={"load_ssh_configs": True})
-    conn = Connection(name, config=config)
-    settings = conn.ssh_config
-    connect_timeout = timeout or float(settings.get("connecttimeout", DEFAULT_CONNECT_TIMEOUT))
-    conn.connect_timeout = connect_timeout
-    conn.connect_kwargs.setdefault("banner_timeout", connect_timeout)
-    conn.connect_kwargs.setdefault("auth_timeout", connect_timeout)
-    _check_host_keys(conn.client, settings)
+def load_config(path):
+    """The checked ssh_config at `path`; InputError naming file:line and the option when it is bad."""
+    return ssh_configlib.load(path)
+
+
+def check_hosts(config, names):
+    """Before any connection: every name (and each jump host) resolves completely and its known_hosts
+    files can be read; InputError naming the file, line and option otherwise."""
+    pending = list(config.check(names).values())
+    while pending:
+        host = pending.pop()
+        pending += host.jumps
+        for option, paths in (("UserKnownHostsFile", host.user_known_hosts),
+                              ("GlobalKnownHostsFile", host.global_known_hosts)):
+            for path in paths:
+                problem = knownhosts.usable(path)
+                if problem:
+                    raise InputError(host.where(option) or config.path, f"{option}: {path}: {problem}")
+
+
+def connect(name, ssh_config, timeout=None):
+    """Open the SSH connection to `name` as the ssh_config (a checked SshConfig, or its path) describes it.
+
+    HostError (one line, the real reason) when it fails; InputError when the config does not name it."""
+    config = ssh_config if isinstance(ssh_config, ssh_configlib.SshConfig) else ssh_configlib.load(ssh_config)
+    host = config.settings(name)
     try:
-        if not conn.gateway:
-            conn.connect_kwargs["sock"] = _socket(conn.host, conn.port, connect_timeout)
-        conn.open()
-    except paramiko.BadHostKeyException as exc:
-        raise HostError(f"{name}: host key changed ({exc.key.get_name()}); refusing to connect. "
-                        f"If the host was rebuilt on purpose, remove its old key from the known_hosts file") from None
-    except paramiko.AuthenticationException:
-        keys = ", ".join(settings.get("identityfile") or ["the default keys"])
-        raise HostError(f"{name}: authentication failed: {conn.user}@{conn.host} accepts none of {keys}") from None
-    except paramiko.SSHException as exc:
-        raise HostError(f"{name}: SSH failed: {exc}") from None
-    except (socket.timeout, TimeoutError):
-        raise HostError(f"{name}: unreachable: no answer on SSH within {connect_timeout:g} s") from None
-    except OSError as exc:
-        raise HostError(f"{name}: unreachable: {exc.strerror or exc}") from None
-    return Remote(name, conn)
+        clients = _dial(host, timeout)
+    except _Failed as exc:
+        via = "" if exc.host is host else f"through jump host {exc.host.name}: "
+        raise HostError(f"{name}: {via}{exc.reason}") from None
+    return Remote(name, clients[-1], host.user, clients[:-1])
+
+
+class _Failed(Exception):
+    """Why one host of a chain (the target or a jump host) could not be reached."""
+
+    def __init__(self, host, reason):
+        super().__init__(reason)
+        self.host, self.reason = host, reason
+
+
+def _dial(host, timeout):
+    """[the jump hosts' clients..., the host's client], each reached through the one before it."""
+    clients, sock = [], None
+    try:
+        for index, hop in enumerate(host.jumps):
+            clients += _dial(hop, timeout) if index == 0 else [_client(hop, timeout, sock)]
+            after = host.jumps[index + 1] if index + 1 < len(host.jumps) else host
+            sock = _forward(clients[-1], hop, after, timeout or hop.connect_timeout or DEFAULT_CONNECT_TIMEOUT)
+        clients.append(_client(host, timeout, sock))
+    except BaseException:
+        for client in reversed(clients):
+            client.close()
+        raise
+    return clients
+
+
+def _forward(client, hop, after, seconds):
+    try:
+        return client.get_transport().open_channel("direct-tcpip", (after.hostname, after.port), ("127.0.0.1", 0),
+                                                   timeout=seconds)
+    except Exception as exc:  # noqa: BLE001 - the jump host refused or timed out: one line
+        raise _Failed(hop, f"cannot forward to {after.hostname}:{after.port}: {exc or type(exc).__name__}") from None
+
+
+def _client(host, timeout, sock=None):
+    """A connected, authenticated SSHClient for `host` (through `sock` when given); _Failed otherwise."""
+    seconds = timeout or host.connect_timeout or DEFAULT_CONNECT_TIMEOUT
+    client = paramiko.SSHClient()
+    try:
+        policy = _HostKeyPolicy(host)
+        for key in policy.known:
+            client.get_host_keys().add(policy.lookup_name, key.get_name(), key)
+        client.set_missing_host_key_policy(policy)
+        if sock is None:
+            sock = _socket(host.hostname, host.port, seconds)
+        client.connect(host.hostname, port=host.port, username=host.user, sock=sock, timeout=seconds,
+                       banner_timeout=seconds, auth_timeout=seconds, **_identities(host))
+        policy.refuse_revoked(client.get_transport().get_remote_server_key())
+        if host.alive_interval:
+            client.get_transport().set_keepalive(host.alive_interval)
+    except Exception as exc:
+        client.close()
+        if sock is not None:
+            sock.close()
+        if isinstance(exc, _Failed):
+            raise
+        raise _Failed(host, _reason(exc, host, seconds)) from None
+    return client
+
+
+def _identities(host):
+    """OpenSSH's choice of keys: the IdentityFiles that exist, else the default ones; the agent too
+    unless IdentitiesOnly."""
+    present = [path for path in host.identity_files if os.path.exists(path)]
+    return {"key_filename": present or None, "look_for_keys": not host.identity_files,
+            "allow_agent": not host.identities_only}
+
+
+def _reason(exc, host, seconds):
+    if isinstance(exc, paramiko.BadHostKeyException):
+        files = " ".join(host.user_known_hosts + host.global_known_hosts) or "the known_hosts file"
+        return (f"host key changed ({exc.key.get_name()} {knownhosts.fingerprint(exc.key)}); refusing to "
+                f"connect. If the host was rebuilt on purpose, remove its old key from {files}")
+    if isinstance(exc, paramiko.AuthenticationException) or "authentication methods" in str(exc):
+        keys = ", ".join(host.identity_files) or "the default keys"
+        missing = [path for path in host.identity_files if not os.path.exists(path)]
+        return (f"authentication failed: {host.user}@{host.hostname} accepts none of {keys}"
+                + (f" (missing: {', '.join(missing)})" if missing else ""))
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return f"unreachable: no answer on SSH within {seconds:g} s"
+    if isinstance(exc, knownhosts.KnownHostsError):
+        return f"{exc}; refusing to connect"
+    if isinstance(exc, paramiko.SSHException):
+        return f"SSH failed: {exc or type(exc).__name__}"
+    if isinstance(exc, OSError):
+        return f"unreachable: {exc.strerror or exc}"
+    return f"SSH failed: {type(exc).__name__}: {exc}"
+
+
+class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
+    """The host's known and @revoked keys; what to do with an unknown key (StrictHostKeyChecking)."""
+
+    def __init__(self, host):
+        self.host = host
+        self.lookup_name = host.hostname if host.port == 22 else f"[{host.hostname}]:{host.port}"
+        try:
+            self.known, self.revoked = knownhosts.lookup(host.user_known_hosts + host.global_known_hosts,
+                                                         self.lookup_name)
+        except knownhosts.KnownHostsError as exc:
+            raise _Failed(host, f"{exc}; refusing to connect") from None
+
+    def refuse_revoked(self, key):
+        if any(knownhosts.same(key, gone) for gone in self.revoked):
+            raise _Failed(self.host, f"host key {key.get_name()} {knownhosts.fingerprint(key)} is marked "
+                                     "@revoked in a known_hosts file; refusing to connect")
+
+    def missing_host_key(self, client, hostname, key):
+        self.refuse_revoked(key)
+        strict, files = self.host.strict, self.host.user_known_hosts
+        if strict in ("yes", "ask"):
+            raise _Failed(self.host, f"host key of {hostname} is not known ({key.get_name()} "
+                                     f"{knownhosts.fingerprint(key)}); refusing to connect (StrictHostKeyChecking "
+                                     f"{strict}): add it to {files[0] if files else 'a known_hosts file'}")
+        if files:   # UserKnownHostsFile none: nothing is kept, as with OpenSSH
+            listed = knownhosts.save(files[0], hostname, key, self.host.hash_known_hosts)
+            if listed is not None:
+                raise paramiko.BadHostKeyException(hostname, key, listed)
 
 
 def _socket(host, port, timeout):
@@ -190,14 +325,3 @@ def _socket(host, port, timeout):
     sock = socket.create_connection((host, port), timeout=timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
-
-
-def _check_host_keys(client, settings):
-    files = settings.get("userknownhostsfile") or "~/.ssh/known_hosts"
-    for path in files.split() if isinstance(files, str) else files:
-        path = os.path.expanduser(path)
-        if os.path.exists(path):
-            client.load_host_keys(path)
-    strict = str(settings.get("stricthostkeychecking", "ask")).lower()
-    policy = paramiko.AutoAddPolicy() if strict in ("no", "off", "accept-new") else paramiko.RejectPolicy()
-    client.set_missing_host_key_policy(policy)
