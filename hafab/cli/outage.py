@@ -1,18 +1,17 @@
 """The `outage` and `drill` tasks (see hafab.outage and hafab.drill)."""
 
-import json as jsonlib
-import sys
-
-from invoke import Exit, task
+from invoke import task
 
 from hafab.cli.common import reports_errors, split_list
+from hafab.engine import boundary
+from hafab.engine.result import TaskResult
 
 SSH_HELP = "ssh_config file for real hosts (default: the lab's .lab/ssh_config while it is up)."
 INVENTORY_HELP = "Path of the inventory file (default: hosts.yaml)."
 
 
 def _progress(message):
-    print(message, file=sys.stderr, flush=True)
+    boundary.say(message)
 
 
 @task(
@@ -41,12 +40,7 @@ def outage(c, host=None, kind="service", duration=None, rate=None, json=False, n
     record = outagelib.run(inventory, split_list(host), kind=kind, duration=duration or outagelib.DEFAULT_DURATION,
                            rate=rate or outagelib.DEFAULT_RATE,
                            restore=not no_restore, ssh_config=ssh_config, progress=_progress)
-    if json:
-        print(jsonlib.dumps(record.report))
-    else:
-        print(outagelib.text(record.report))
-    if not record.report["ok"]:
-        raise Exit(code=1)
+    return TaskResult(bool(record.report["ok"]), record.report, outagelib.text(record.report) + "\n")
 
 
 @task(
@@ -69,9 +63,4 @@ def drill(c, json=False, plot=None, duration=None, rate=None, ssh_config=None, i
     result, _ = drilllib.run(inventory, ssh_config=ssh_config, duration=duration or drilllib.outage.DEFAULT_DURATION,
                              rate=rate or drilllib.outage.DEFAULT_RATE, plot=plot,
                              progress=_progress)
-    if json:
-        print(jsonlib.dumps(result))
-    else:
-        print(drilllib.table(result))
-    if not result["ok"]:
-        raise Exit(code=1)
+    return TaskResult(bool(result["ok"]), result, drilllib.table(result) + "\n")

@@ -3,8 +3,7 @@
 import json
 import sys
 
-COLOURS = {"green": "\033[0;32m", "cyan": "\033[0;36m", "yellow": "\033[0;33m", "red": "\033[0;31m",
-           "reset": "\033[0m"}
+from hafab.engine import boundary
 
 
 def summary(reports):
@@ -44,7 +43,7 @@ class Highstate:
         self.colour = self.stream.isatty() if colour is None else colour
 
     def paint(self, text, colour):
-        return f"{COLOURS[colour]}{text}{COLOURS['reset']}" if self.colour else text
+        return boundary.paint(text, colour) if self.colour else text
 
     def write(self, reports, duration_s, check=False):
         out = []
