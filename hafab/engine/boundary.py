@@ -13,9 +13,10 @@ after the data around them was escaped.
 Secrets found on a host: a secret changes (a new password), but a host still holds the old one until
 the change is applied, and a diff of the host's file shows it. `learn_from_changes()` reads the unified
 diffs of a state's changes before anything about that state is shown: each wanted line (`+`) holding a
-registered secret becomes a pattern, the line with each secret as a wildcard; whatever a line the host
-holds (`-`) puts in that place is registered too. A value shorter than MIN_LEARNED is not registered
-alone (it would mask common words everywhere): the host's whole line is, instead.
+registered secret becomes a shape, the line with each secret as a wildcard; whatever a line the host
+holds (`-`) of that shape puts in that place is registered too (a host line that only starts like the
+shape registers the rest of it). A value shorter than MIN_LEARNED is not registered alone (it would
+mask common words everywhere): the host's whole line is, instead.
 
 A document keeps its structure: values are redacted; a key is redacted only when it holds a secret,
 and two keys never merge into one (a redacted key that meets another gets a ` #2` suffix).
@@ -108,24 +109,37 @@ def learn_from_changes(changes):
 
 
 def learn(wanted_lines, found_lines):
-    """Each wanted line holding a secret is a pattern (the secret a wildcard); register what each found
-    line that fits a pattern has in the wildcard's place."""
-    patterns = [p for p in map(_line_pattern, wanted_lines) if p is not None]
-    for line in found_lines if patterns else ():
-        for pattern in patterns:
-            match = pattern.fullmatch(line)
+    """Each wanted line holding a secret is a shape: the line with each secret a wildcard. A found line
+    of that shape registers what it holds in each wildcard's place; a found line that only starts like
+    the shape (the text before its first secret, when that is not blank) registers the rest of it."""
+    shapes = [shape for shape in map(_line_shape, wanted_lines) if shape is not None]
+    for found in found_lines if shapes else ():
+        for head, pattern in shapes:
+            match = pattern.fullmatch(found)
             if match:
-                values = [v for v in match.groups() if v and _secret_re.fullmatch(v) is None]
-                for value in values:
-                    register(value if len(value) >= MIN_LEARNED else line.strip() or line)
+                values = match.groups()
+            elif head.strip() and found.startswith(head):
+                values = [found[len(head):]]
+            else:
+                continue
+            for value in values:
+                _register_found(value, found)
 
 
-def _line_pattern(line):
+def _register_found(value, found_line):
+    current = _secret_re
+    if not value or (current is not None and current.fullmatch(value)):
+        return                                  # nothing there, or a secret already hidden
+    register(value if len(value) >= MIN_LEARNED else found_line.strip() or found_line)
+
+
+def _line_shape(line):
+    """(text before the first secret, the line's pattern with a group per secret), or None."""
     pattern = _secret_re
     parts = pattern.split(line) if pattern is not None else [line]
     if len(parts) == 1:
         return None
-    return re.compile("(.+?)".join(re.escape(part) for part in parts), re.DOTALL)
+    return parts[0], re.compile("(.+?)".join(re.escape(part) for part in parts), re.DOTALL)
 
 
 def _strings(obj):

@@ -118,8 +118,15 @@ def _colour(ret):
     return "cyan" if ret["changes"] else "green"
 
 
+def _lines(text):
+    """text's lines, split at \n only (str.splitlines() would also split at \r, \x0b, \x85...: those
+    reach the output boundary, which shows them escaped)."""
+    text = str(text)
+    return text.removesuffix("\n").split("\n") if text else []
+
+
 def _indent(text, width):
-    return ("\n" + " " * width).join(str(text).splitlines() or [""])
+    return ("\n" + " " * width).join(_lines(text) or [""])
 
 
 def _nested(value, indent):
@@ -134,7 +141,7 @@ def _nested(value, indent):
                 lines += _nested(item, indent + 4)
             elif isinstance(item, str) and "\n" in item:
                 lines.append(f"{pad}{key}:")
-                lines += [pad + "    " + line for line in item.rstrip("\n").splitlines()]
+                lines += [pad + "    " + line for line in _lines(item.rstrip("\n"))]
             else:
                 lines.append(f"{pad}{key}:" + (f" {item}" if item not in ("", None) else ""))
         return lines
