@@ -2,7 +2,8 @@
 
 A task returns a TaskResult (printed as its text, or with --json as one JSON document on stdout; exit 0
 when ok, else 1) or None (exit 0). A HafabError becomes its one line on stderr and its exit code (2 for
-bad input, 1 otherwise), after the partial result it carries, if any.
+bad input, 1 otherwise), after the partial result it carries, if any. Both pass the output boundary
+(hafab.engine.boundary) here: secrets masked, control characters escaped.
 """
 
 import functools
@@ -10,6 +11,7 @@ import sys
 
 from invoke import Exit
 
+from hafab.engine import boundary
 from hafab.engine.errors import EXIT_FAILED, HafabError
 from hafab.engine.result import TaskResult
 
@@ -24,19 +26,29 @@ def reports_errors(func):
             result = func(*args, **kwargs)
         except HafabError as exc:
             if exc.result is not None:
-                exc.result.write(sys.stdout, as_json)
-            print(str(exc), file=sys.stderr)
+                show(exc.result, as_json)
+            boundary.say(str(exc))
             raise Exit(code=exc.exit_code) from None
         except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
+            boundary.say("interrupted")
             raise Exit(code=EXIT_FAILED) from None
         if isinstance(result, TaskResult):
-            result.write(sys.stdout, as_json)
+            show(result, as_json)
             if result.exit_code:
                 raise Exit(code=result.exit_code)
         return None
 
     return wrapper
+
+
+def show(result, as_json=False, stream=None):
+    """A TaskResult on stdout through the boundary: its text, or its document as one JSON document."""
+    stream = stream or sys.stdout
+    if as_json:
+        stream.write(boundary.json_text(result.document, result.json_indent) + "\n")
+    else:
+        stream.write(boundary.text(result.text))
+    stream.flush()
 
 
 def split_list(value):

@@ -1,10 +1,9 @@
 """The `outage` and `drill` tasks (see hafab.outage and hafab.outage.drill)."""
 
-import sys
-
 from invoke import task
 
 from hafab.cli.common import reports_errors, split_list
+from hafab.engine import boundary
 from hafab.engine.result import TaskResult
 
 SSH_HELP = "ssh_config file for real hosts (default: the lab's .lab/ssh_config while it is up)."
@@ -12,7 +11,7 @@ INVENTORY_HELP = "Path of the inventory file (default: hosts.yaml)."
 
 
 def _progress(message):
-    print(message, file=sys.stderr, flush=True)
+    boundary.say(message)
 
 
 @task(
@@ -40,7 +39,7 @@ def outage(c, host=None, kind="service", duration=None, rate=None, json=False, n
 
     record = run(inventory, split_list(host), kind=kind, duration=duration or DEFAULT_DURATION,
                  rate=rate or DEFAULT_RATE, restore=not no_restore, ssh_config=ssh_config, progress=_progress)
-    return TaskResult(record.report["ok"], record.report, text(record.report) + "\n")
+    return TaskResult(bool(record.report["ok"]), record.report, text(record.report) + "\n")
 
 
 @task(
@@ -62,4 +61,4 @@ def drill(c, json=False, plot=None, duration=None, rate=None, ssh_config=None, i
 
     result, _ = run_drill(inventory, ssh_config=ssh_config, duration=duration or DEFAULT_DURATION,
                           rate=rate or DEFAULT_RATE, plot_path=plot, progress=_progress)
-    return TaskResult(result["ok"], result, drill_table(result) + "\n")
+    return TaskResult(bool(result["ok"]), result, drill_table(result) + "\n")

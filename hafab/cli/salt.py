@@ -1,17 +1,17 @@
 """`inv salt.*`: hand the state tree to Salt (export), and the offline Salt wheel cache for the lab."""
 
-import sys
-
 from invoke import Collection, task
 
 from hafab.cli.common import reports_errors
 from hafab.cluster.inventory import load
+from hafab.engine import boundary
+from hafab.engine.result import TaskResult
 
 INVENTORY_HELP = "Path of the inventory file (default: hosts.yaml)."
 
 
 def _progress(line):
-    print(line, file=sys.stderr)
+    boundary.say(line)
 
 
 @task(auto_shortflags=False, help={
@@ -26,7 +26,7 @@ def export(c, out="out/salt", inventory="hosts.yaml"):
     from hafab.cluster import salt_export
 
     path = salt_export.export(load(inventory), out=out, progress=_progress)
-    print(path)
+    return TaskResult(True, str(path), f"{path}\n")
 
 
 @task(auto_shortflags=False)
@@ -35,7 +35,8 @@ def cache(c):
     """Build (once) the wheel cache that installs Salt 3008.4 on lab hosts offline; print its path."""
     from hafab.lab import saltcache
 
-    print(saltcache.ensure(progress=_progress))
+    path = saltcache.ensure(progress=_progress)
+    return TaskResult(True, str(path), f"{path}\n")
 
 
 salt_collection = Collection("salt", export, cache)

@@ -1,12 +1,24 @@
-"""The cluster's secret: the stats password file (made 0600 when missing), registered for redaction."""
+"""The cluster's secret: the stats password file (made 0600 when missing), registered for redaction.
+
+The file holds exactly one line of at least MIN_LENGTH characters from SAFE (letters, digits and
+`._~+/=-`): no quote, space, backslash or `#`, which would end or change the value where a config
+quotes it; anything else is refused (exit 2) and never shown.
+"""
 
 import os
+import re
 import secrets as _random
 import stat
 import tempfile
 
 from hafab.engine.errors import InputError
 from hafab.engine.redact import MASK, redact, register  # noqa: F401  (re-exported)
+
+MIN_LENGTH = 16
+MAX_BYTES = 4096
+SAFE = "A-Za-z0-9._~+/=-"
+RULE = f"must hold one line of at least {MIN_LENGTH} characters from [{SAFE}]"
+_SAFE_LINE = re.compile(f"[{SAFE}]+")
 
 _passwords = {}  # absolute path -> password, so every host of a run reads the file once
 
@@ -52,10 +64,26 @@ def _read(path, where):
             raise InputError(where, "is not a regular file")
         if mode & 0o077:
             raise InputError(where, f"mode {stat.S_IMODE(mode):04o} lets other users read it: run chmod 600 on it")
-        with open(path, encoding="utf-8") as fh:
-            password = fh.read().strip()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         raise InputError(where, f"cannot read the secret file: {exc.strerror}") from None
-    if not password:
-        raise InputError(where, "the secret file is empty")
-    return password
+    return checked_secret(raw, where)
+
+
+def checked_secret(raw, where):
+    """The password in `raw` (the file's bytes), or InputError naming what breaks the rule (never the value)."""
+    if len(raw) > MAX_BYTES:
+        raise InputError(where, f"the secret file {RULE} (it is larger than {MAX_BYTES} bytes)")
+    text = raw.decode("ascii", errors="replace")
+    value = text[:-1] if text.endswith("\n") else text
+    if not value:
+        raise InputError(where, f"the secret file is empty: it {RULE}")
+    if "\n" in value:
+        raise InputError(where, f"the secret file {RULE} (it has {value.count(chr(10)) + 1} lines)")
+    if not _SAFE_LINE.fullmatch(value):
+        position = next(i for i, c in enumerate(value, 1) if not _SAFE_LINE.fullmatch(c))
+        raise InputError(where, f"the secret file {RULE} (character {position} is not one of them)")
+    if len(value) < MIN_LENGTH:
+        raise InputError(where, f"the secret file {RULE} (it has {len(value)} characters)")
+    return value

@@ -3,8 +3,7 @@
 import json
 import sys
 
-COLOURS = {"green": "\033[0;32m", "cyan": "\033[0;36m", "yellow": "\033[0;33m", "red": "\033[0;31m",
-           "reset": "\033[0m"}
+from hafab.engine import boundary
 
 
 def summary(reports):
@@ -44,7 +43,7 @@ class Highstate:
         self.colour = self.stream.isatty() if colour is None else colour
 
     def paint(self, text, colour):
-        return f"{COLOURS[colour]}{text}{COLOURS['reset']}" if self.colour else text
+        return boundary.paint(text, colour) if self.colour else text
 
     def write(self, reports, duration_s, check=False):
         out = []
@@ -119,8 +118,15 @@ def _colour(ret):
     return "cyan" if ret["changes"] else "green"
 
 
+def _lines(text):
+    """text's lines, split at \n only (str.splitlines() would also split at \r, \x0b, \x85...: those
+    reach the output boundary, which shows them escaped)."""
+    text = str(text)
+    return text.removesuffix("\n").split("\n") if text else []
+
+
 def _indent(text, width):
-    return ("\n" + " " * width).join(str(text).splitlines() or [""])
+    return ("\n" + " " * width).join(_lines(text) or [""])
 
 
 def _nested(value, indent):
@@ -135,7 +141,7 @@ def _nested(value, indent):
                 lines += _nested(item, indent + 4)
             elif isinstance(item, str) and "\n" in item:
                 lines.append(f"{pad}{key}:")
-                lines += [pad + "    " + line for line in item.rstrip("\n").splitlines()]
+                lines += [pad + "    " + line for line in _lines(item.rstrip("\n"))]
             else:
                 lines.append(f"{pad}{key}:" + (f" {item}" if item not in ("", None) else ""))
         return lines

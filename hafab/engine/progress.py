@@ -1,8 +1,13 @@
-"""Progress of a long run on stderr: a live line on a terminal, notable events only otherwise."""
+"""Progress of a long run on stderr: a live line on a terminal, notable events only otherwise.
+
+Each line passes the output boundary (secrets masked, controls escaped); the live line's own `\r` and
+erase sequence are the only controls written raw."""
 
 import sys
 import threading
 import time
+
+from hafab.engine import boundary
 
 
 class Progress:
@@ -20,7 +25,7 @@ class Progress:
         with self.lock:
             if message.startswith(("done", "failed")):
                 self.finished.add(host)
-            line = f"{self.what}: {len(self.finished)}/{self.total} hosts done - {host}: {message}"
+            line = boundary.line(f"{self.what}: {len(self.finished)}/{self.total} hosts done - {host}: {message}")
             if self.live:
                 self.stream.write("\r\033[K" + line[:160])
                 self.stream.flush()

@@ -1,11 +1,10 @@
 """What every task returns: whether everything held, the JSON document and the text report.
 
-`hafab.cli.common` turns it into output and an exit code, in that one place: 0 when ok, 1 when not,
-or the `code` a task sets for an ok result that has more to say (3: `--detailed-exitcode` found
-changes); bad input never gets this far (it is an InputError, exit 2).
+`hafab.cli.common` turns it into output (through the output boundary, hafab.engine.boundary) and an
+exit code, in that one place: 0 when ok, 1 when not, or the `code` a task sets for an ok result that has
+more to say (3: `--detailed-exitcode` found changes); bad input never gets this far (InputError, exit 2).
 """
 
-import json
 from dataclasses import dataclass
 
 from hafab.engine.errors import EXIT_FAILED, EXIT_OK
@@ -24,10 +23,3 @@ class TaskResult:
         if not self.ok:
             return EXIT_FAILED
         return EXIT_OK if self.code is None else self.code
-
-    def as_json(self):
-        return json.dumps(self.document, indent=self.json_indent, default=str)
-
-    def write(self, stream, as_json=False):
-        stream.write(self.as_json() + "\n" if as_json else self.text)
-        stream.flush()

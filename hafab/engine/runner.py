@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from hafab.engine import boundary
 from hafab.engine import facts as factlib
 from hafab import states as statelib
 from hafab.engine.errors import HafabError, HostError
@@ -228,6 +229,7 @@ def _run_states(host, report, progress):
         start = datetime.now()
         t = time.monotonic()
         outcome = _run_state(host, state, report.results)
+        boundary.learn_from_changes(outcome.changes)  # what a host holds in a secret's place: hidden from now on
         ret = {"__id__": state.id, "__sls__": state.sls, "__run_num__": number, "name": state.name,
                "result": outcome.result, "changes": outcome.changes, "comment": outcome.comment,
                "start_time": start.strftime("%H:%M:%S.%f"),

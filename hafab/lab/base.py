@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 
+from hafab.engine import boundary
 from hafab.engine.errors import HostError
 from hafab.lab import aptrepo, sources
 from hafab.lab.cache import BuiltOnce
@@ -43,7 +44,7 @@ def is_ready(base_dir=BASE_DIR):
     return _cache().is_ready(base_dir)
 
 
-def ensure(progress=print):
+def ensure(progress=boundary.say):
     """Return the base dir, building it first when missing or stale (one builder at a time)."""
     started = time.monotonic()
     if _cache().ensure(lambda tmp: _build(tmp, progress)):
@@ -51,7 +52,7 @@ def ensure(progress=print):
     return BASE_DIR
 
 
-def purge(progress=print):
+def purge(progress=boundary.say):
     """Drop the cached base (refused by the caller while a lab still uses it)."""
     if not os.path.isdir(CACHE_DIR):
         return

@@ -4,10 +4,10 @@ import contextlib
 import os
 import shutil
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from hafab.engine import boundary
 from hafab.engine.errors import HostError, InputError
 from hafab.lab import base, host, inotify, names, network, sshconfig, state
 
@@ -15,7 +15,7 @@ SSH_WAIT = 90  # seconds for every host of a lab.up to answer SSH
 
 
 def progress_to_stderr(message):
-    print(message, file=sys.stderr, flush=True)
+    boundary.say(message)
 
 
 def _require_up(inventory):

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 
+from hafab.engine import boundary
 from hafab.engine.errors import HostError
 from hafab.lab.cache import BuiltOnce
 from hafab.lab.run import stream
@@ -64,7 +65,7 @@ def is_ready(cache_dir=CACHE_DIR):
     return _cache().is_ready(cache_dir)
 
 
-def ensure(progress=print):
+def ensure(progress=boundary.say):
     """The cache directory, built first when missing or stale (one builder at a time)."""
     started = time.monotonic()
     try:
@@ -153,7 +154,7 @@ def copy_to_host(ssh_argv, cache_dir=None, timeout=300):
 
     The caller has already checked the route goes through the lab bridge.
     """
-    cache_dir = cache_dir or ensure(progress=lambda line: print(line, file=sys.stderr))
+    cache_dir = cache_dir or ensure(progress=boundary.say)
     tar = subprocess.Popen(["tar", "-C", cache_dir, "-cf", "-", "."], stdout=subprocess.PIPE,
                            stdin=subprocess.DEVNULL)
     try:

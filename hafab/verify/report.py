@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from hafab.engine import boundary
+
 
 @dataclass
 class Check:
@@ -35,7 +37,7 @@ def table(report, colour=False):
     lines = [f"{'check':<{w_name}}  {'host':<{w_host}}  ok  detail"]
     for name, host, mark, detail in rows:
         if colour:
-            mark = ("\033[0;32m" if mark == "✓" else "\033[0;31m") + mark + "\033[0m"
+            mark = boundary.paint(mark, "green" if mark == "✓" else "red")
         lines.append(f"{name:<{w_name}}  {host:<{w_host}}  {mark}   {detail}")
     passed = sum(1 for c in report.checks if c.ok)
     failed = len(report.checks) - passed

@@ -1,5 +1,6 @@
 """verify's report: the text table (columns, marks, colour, summary line) and the JSON document."""
 
+from hafab.engine import boundary
 from hafab.verify.report import Check, Report, table
 
 
@@ -28,7 +29,8 @@ def test_table_lines_exactly():
 
 
 def test_colour_marks_only():
-    text = table(report([Check("ssh", "hap1", True, "ok"), Check("vip-arp", "vip", False, "no")]), colour=True)
+    text = boundary.text(table(report([Check("ssh", "hap1", True, "ok"), Check("vip-arp", "vip", False, "no")]),
+                               colour=True))
     assert "\033[0;32m✓\033[0m   ok" in text and "\033[0;31m✗\033[0m   no" in text
 
 
