@@ -61,7 +61,7 @@ def _check_binop(operator, left, right):
         if _is_int(left) and _is_int(right) and abs(left).bit_length() + abs(right).bit_length() > MAX_BITS:
             raise Refused(f"'*' would build an integer of more than {MAX_BITS} bits")
     elif operator == "**" and _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1 \
-            and right * abs(left).bit_length() > MAX_BITS:
+            and right * (abs(left).bit_length() - 1) > MAX_BITS:  # at least that many bits
         raise Refused(f"'**' would build an integer of more than {MAX_BITS} bits")
 
 
@@ -159,8 +159,10 @@ def _unchanged(path, mtime):
 
 
 @contextlib.contextmanager
-def time_budget(seconds=RENDER_SECONDS):
-    """Refused when the block runs longer than `seconds` (main thread only: signals need it)."""
+def time_budget(seconds=None):
+    """Refused when the block runs longer than `seconds` (default RENDER_SECONDS; main thread only:
+    signals need it; inside an outer budget, that one applies)."""
+    seconds = seconds or RENDER_SECONDS
     if threading.current_thread() is not threading.main_thread() or signal.getitimer(signal.ITIMER_REAL)[0]:
         yield
         return
