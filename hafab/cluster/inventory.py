@@ -5,6 +5,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from hafab.cluster import secrets
 from hafab.engine import yamlio
 from hafab.engine.errors import InputError
 
@@ -144,8 +145,9 @@ def _cluster(where, raw, path):
             raise InputError(where, f"cluster.{key}: {cluster[key]!r} must be one of {', '.join(choices)}")
     if cluster["persistence"] == "cookie" and cluster["mode"] != "http":
         raise InputError(where, "cluster.persistence: 'cookie' needs cluster.mode: http (use 'source' with tcp)")
-    if not isinstance(cluster["stats_password_file"], str) or not cluster["stats_password_file"]:
-        raise InputError(where, "cluster.stats_password_file: must be a path")
+    problem = secrets.path_problem(os.path.dirname(os.path.abspath(path)), cluster["stats_password_file"])
+    if problem:
+        raise InputError(where, f"cluster.stats_password_file: {cluster['stats_password_file']!r} {problem}")
     return cluster
 
 

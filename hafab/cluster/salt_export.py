@@ -22,7 +22,7 @@ import tempfile
 import yaml
 
 from hafab.cluster import minions
-from hafab.engine import top
+from hafab.engine import paths, top
 from hafab.engine.errors import InputError
 
 MARKER = ".hafab-salt-export"
@@ -55,25 +55,49 @@ def host_pillar(inventory, host):
 
 def check_grains(root):
     """Refuse templates that read grains which differ under Salt (roles, ipv4...): read pillar instead."""
+    for _, _, path in tree_files(root):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                lines = fh.read().splitlines()
+        except (UnicodeDecodeError, OSError):
+            continue
+        for number, line in enumerate(lines, 1):
+            for pattern in _GRAIN_USE:
+                for grain in pattern.findall(line):
+                    key = grain.split(":")[0]
+                    if key not in PORTABLE_GRAINS:
+                        raise InputError(
+                            f"{os.path.relpath(path, root)}:{number}",
+                            f"grains[{key!r}] is hafab's own, Salt's minion has another value (or none): "
+                            f"use pillar (e.g. pillar['roles'], pillar['address']) for a tree Salt can run")
+
+
+def tree_files(root):
+    """(tree, path relative to it, absolute path) of every file of states/ and files/, sorted per folder.
+
+    Refused, naming the path (exit 2): an entry that resolves outside its folder (a symbolic link: its
+    target is never read nor copied), a directory link that loops, anything but a regular file."""
     for tree in ("states", "files"):
         base = os.path.join(root, tree)
-        for dirpath, _, names in os.walk(base):
+        chains = {}  # directory walked -> the resolved directories above it and itself (link loops)
+        for dirpath, dirnames, names in os.walk(base, followlinks=True):
+            chain = chains.pop(dirpath, {os.path.realpath(dirpath)})
+            kept = []
+            for name in sorted(d for d in dirnames if d != "__pycache__"):
+                path = paths.require_inside(os.path.join(dirpath, name), base, root)
+                real = os.path.realpath(path)
+                if real in chain:
+                    raise InputError(os.path.relpath(path, root), "is a link to a directory that contains it "
+                                                                  "(a loop): refusing to export it")
+                chains[path] = chain | {real}
+                kept.append(name)
+            dirnames[:] = kept
             for name in sorted(names):
-                path = os.path.join(dirpath, name)
-                try:
-                    with open(path, encoding="utf-8") as fh:
-                        lines = fh.read().splitlines()
-                except (UnicodeDecodeError, OSError):
-                    continue
-                for number, line in enumerate(lines, 1):
-                    for pattern in _GRAIN_USE:
-                        for grain in pattern.findall(line):
-                            key = grain.split(":")[0]
-                            if key not in PORTABLE_GRAINS:
-                                raise InputError(
-                                    f"{os.path.relpath(path, root)}:{number}",
-                                    f"grains[{key!r}] is hafab's own, Salt's minion has another value (or none): "
-                                    f"use pillar (e.g. pillar['roles'], pillar['address']) for a tree Salt can run")
+                path = paths.require_inside(os.path.join(dirpath, name), base, root)
+                if not os.path.isfile(path):
+                    raise InputError(os.path.relpath(path, root), "is not a regular file (a device, a pipe or "
+                                                                  "a dangling link): refusing to export it")
+                yield tree, os.path.relpath(path, base), path
 
 
 def check_top(root):
@@ -88,17 +112,11 @@ def check_top(root):
 def _merged_tree(root):
     """[(relative path in the file root, absolute source path)] of states/ and files/; a clash is bad input."""
     entries = {}
-    for tree in ("states", "files"):
-        base = os.path.join(root, tree)
-        for dirpath, dirnames, names in os.walk(base):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-            for name in sorted(names):
-                path = os.path.join(dirpath, name)
-                rel = os.path.relpath(path, base)
-                if rel in entries:
-                    raise InputError(f"{tree}/{rel}", f"also in {entries[rel][0]}/: Salt has one file root, "
-                                                     "a path cannot be in both states/ and files/")
-                entries[rel] = (tree, path)
+    for tree, rel, path in tree_files(root):
+        if rel in entries:
+            raise InputError(f"{tree}/{rel}", f"also in {entries[rel][0]}/: Salt has one file root, "
+                                             "a path cannot be in both states/ and files/")
+        entries[rel] = (tree, path)
     return [(rel, path) for rel, (_, path) in entries.items()]
 
 

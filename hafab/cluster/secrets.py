@@ -11,6 +11,7 @@ import secrets as _random
 import stat
 import tempfile
 
+from hafab.engine import paths
 from hafab.engine.errors import InputError
 from hafab.engine.redact import MASK, redact, register  # noqa: F401  (re-exported)
 
@@ -23,9 +24,30 @@ _SAFE_LINE = re.compile(f"[{SAFE}]+")
 _passwords = {}  # absolute path -> password, so every host of a run reads the file once
 
 
+def path_problem(root, setting):
+    """Why `setting` cannot be the secret's path, or None: it must be relative and, every link resolved,
+    stay inside the repository `root` and out of states/ and files/ (which are shipped and exported)."""
+    if not isinstance(setting, str) or not setting:
+        return "must be a path"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in setting):
+        return "must not contain control characters"
+    if os.path.isabs(setting):
+        return "must be a path relative to the directory of hosts.yaml"
+    path = os.path.join(root, setting)
+    if not paths.inside(path, root):
+        return "resolves outside the directory of hosts.yaml: the secret stays in the repository"
+    for tree in ("states", "files"):
+        if paths.inside(path, os.path.join(root, tree)):
+            return f"lies in {tree}/, which hafab ships to hosts and salt.export copies: keep the secret out of it"
+    return None
+
+
 def stats_password(inventory):
     """The HAProxy stats password from cluster.stats_password_file, created on first use."""
     setting = inventory.cluster["stats_password_file"]
+    problem = path_problem(inventory.root, setting)
+    if problem:
+        raise InputError(inventory.where, f"cluster.stats_password_file: {setting!r} {problem}")
     path = os.path.join(inventory.root, setting)
     if path not in _passwords:
         where = f"{setting} (cluster.stats_password_file)"

@@ -6,6 +6,7 @@ import os
 import jinja2
 import yaml
 
+from hafab.engine import paths, sandbox
 from hafab.engine.redact import redact
 from hafab.engine.errors import InputError
 
@@ -14,11 +15,11 @@ _templates = {}     # (root, filename, source) -> compiled Template, shared by e
 
 
 def environment(root):
-    """The Jinja environment for a state tree: imports are looked up in states/ then files/."""
+    """The sandboxed Jinja environment of a state tree: imports are looked up in states/ then files/."""
     env = _environments.get(root)
     if env is None:
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([os.path.join(root, "states"), os.path.join(root, "files")]),
+        env = sandbox.Sandbox(
+            loader=sandbox.TreeLoader(root),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],  # as Salt enables them
@@ -38,7 +39,8 @@ def render_string(root, source, filename, variables):
             code = env.compile(source, name=filename, filename=filename)
             template = env.template_class.from_code(env, code, env.make_globals(None))
             _templates[(root, filename, source)] = template
-        return template.render(variables)
+        with sandbox.time_budget():
+            return template.render(variables)
     except jinja2.TemplateSyntaxError as exc:
         where = f"{_relative(root, exc.filename or filename)}:{exc.lineno}"
         raise InputError(where, redact(f"Jinja syntax error: {_describe(exc)}")) from None
@@ -46,7 +48,7 @@ def render_string(root, source, filename, variables):
         raise
     except Exception as exc:  # noqa: BLE001  any failure inside a template is bad input
         where = _template_line(root, exc.__traceback__, filename)
-        raise InputError(where, redact(_describe(exc))) from None
+        raise InputError(where, redact(_describe(exc, _line_text(root, source, filename, where)))) from None
 
 
 def _template_line(root, tb, filename):
@@ -68,13 +70,41 @@ def _tree_dirs(root):
     return (os.path.join(root, "states") + os.sep, os.path.join(root, "files") + os.sep)
 
 
-def _describe(exc):
-    """The exception as one line: Jinja's own message, else `TypeName: first line`."""
-    if isinstance(exc, jinja2.TemplateError):
+def _describe(exc, line_text=""):
+    """The exception as one line: the sandbox's refusal, Jinja's own message, else `TypeName: first line`.
+
+    A refused name or a missing template's name is shown only when `line_text` spells it out."""
+    if isinstance(exc, sandbox.Refused):
+        text = f"sandbox: {exc.describe(line_text)}"
+    elif isinstance(exc, jinja2.TemplateNotFound):
+        text = sandbox.Refused("template {name} not found in states/ or files/", exc.name).describe(line_text)
+    elif isinstance(exc, jinja2.exceptions.SecurityError):
+        text = "sandbox: an operation the sandbox forbids"
+    elif isinstance(exc, jinja2.TemplateError):
         text = exc.message or type(exc).__name__
     else:
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return text.strip().splitlines()[0]
+
+
+def _line_text(root, source, filename, where):
+    """The text of the template line `where` ('file:line') names, from `source` or from the tree."""
+    name, _, line = where.rpartition(":")
+    if not line.isdigit() or int(line) < 1:
+        return ""
+    if name == filename:
+        text = source
+    else:
+        path = os.path.join(root, name)
+        if not (paths.inside(path, os.path.join(root, "states")) or paths.inside(path, os.path.join(root, "files"))):
+            return ""
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError):
+            return ""
+    lines = text.splitlines()
+    return lines[int(line) - 1] if int(line) <= len(lines) else ""
 
 
 def _relative(root, path):
@@ -163,6 +193,8 @@ class RenderContext:
         path = os.path.normpath(os.path.join(files, name))
         if not name or not path.startswith(files + os.sep):
             raise InputError(where, f"source {url!r}: not a file under files/")
+        if os.path.lexists(path) and not paths.inside(path, files):
+            raise InputError(where, f"source {url!r}: {paths.outside_message('files/' + name, 'files')}")
         if not os.path.isfile(path):
             raise InputError(where, f"source {url!r}: no such file files/{name}")
         return path

@@ -5,7 +5,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from hafab.engine import render, yamlio
+from hafab.engine import paths, render, yamlio
 from hafab.engine.errors import InputError
 
 TOP = "states/top.sls"
@@ -14,9 +14,14 @@ SLS_NAME_RE = re.compile(r"^[\w-]+(\.[\w-]+)*$")
 
 
 def sls_file(root, name):
-    """Absolute path of SLS `a.b` (states/a/b.sls, else states/a/b/init.sls), or None."""
-    base = os.path.join(root, "states", *name.split("."))
+    """Absolute path of SLS `a.b` (states/a/b.sls, else states/a/b/init.sls), or None.
+
+    A candidate that resolves outside states/ (a symbolic link) is bad input naming it."""
+    states = os.path.join(root, "states")
+    base = os.path.join(states, *name.split("."))
     for path in (base + ".sls", os.path.join(base, "init.sls")):
+        if os.path.lexists(path):
+            paths.require_inside(path, states, root)
         if os.path.isfile(path):
             return path
     return None
@@ -55,7 +60,7 @@ class Target:
 
 def load(root):
     """Render and parse states/top.sls into its targets, in file order; every named SLS must exist."""
-    path = os.path.join(root, TOP)
+    path = paths.require_inside(os.path.join(root, TOP), os.path.join(root, "states"), root)
     try:
         with open(path, encoding="utf-8") as fh:
             source = fh.read()
