@@ -22,7 +22,7 @@ import tempfile
 import yaml
 
 from hafab.cluster import minions
-from hafab.engine import top
+from hafab.engine import readfile, top
 from hafab.engine.errors import InputError
 
 MARKER = ".hafab-salt-export"
@@ -60,10 +60,10 @@ def check_grains(root):
         for dirpath, _, names in os.walk(base):
             for name in sorted(names):
                 path = os.path.join(dirpath, name)
+                data = readfile.read_bytes(path, os.path.relpath(path, root))  # a FIFO or device: exit 2
                 try:
-                    with open(path, encoding="utf-8") as fh:
-                        lines = fh.read().splitlines()
-                except (UnicodeDecodeError, OSError):
+                    lines = data.decode("utf-8").splitlines()
+                except UnicodeDecodeError:  # a binary file under files/ reads no grains
                     continue
                 for number, line in enumerate(lines, 1):
                     for pattern in _GRAIN_USE:

@@ -5,9 +5,11 @@ import secrets as _random
 import stat
 import tempfile
 
+from hafab.engine import readfile
 from hafab.engine.errors import InputError
 from hafab.engine.redact import MASK, redact, register  # noqa: F401  (re-exported)
 
+SECRET_LIMIT = 4096  # bytes: a password file is one short line
 _passwords = {}  # absolute path -> password, so every host of a run reads the file once
 
 
@@ -52,8 +54,7 @@ def _read(path, where):
             raise InputError(where, "is not a regular file")
         if mode & 0o077:
             raise InputError(where, f"mode {stat.S_IMODE(mode):04o} lets other users read it: run chmod 600 on it")
-        with open(path, encoding="utf-8") as fh:
-            password = fh.read().strip()
+        password = readfile.read_text(path, where, limit=SECRET_LIMIT).strip()
     except OSError as exc:
         raise InputError(where, f"cannot read the secret file: {exc.strerror}") from None
     if not password:

@@ -6,6 +6,7 @@ import os
 import jinja2
 import yaml
 
+from hafab.engine import readfile
 from hafab.engine.redact import redact
 from hafab.engine.errors import InputError
 
@@ -18,7 +19,7 @@ def environment(root):
     env = _environments.get(root)
     if env is None:
         env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([os.path.join(root, "states"), os.path.join(root, "files")]),
+            loader=_Loader([os.path.join(root, "states"), os.path.join(root, "files")]),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],  # as Salt enables them
@@ -27,6 +28,27 @@ def environment(root):
         env.filters["yaml"] = lambda value: yaml.safe_dump(value, default_flow_style=True).strip()
         _environments[root] = env
     return env
+
+
+class _Loader(jinja2.FileSystemLoader):
+    """FileSystemLoader whose reads (`{% import %}`, `{% include %}`) go through readfile: bounded, UTF-8."""
+
+    def get_source(self, environment, template):
+        pieces = jinja2.loaders.split_template_path(template)
+        for searchpath in self.searchpath:
+            filename = os.path.join(searchpath, *pieces)
+            if os.path.lexists(filename):
+                source = readfile.read_text(filename, os.path.relpath(filename, os.path.dirname(searchpath)))
+                mtime = os.path.getmtime(filename)
+                return source, os.path.normpath(filename), lambda: _mtime(filename) == mtime
+        raise jinja2.TemplateNotFound(template)
+
+
+def _mtime(path):
+    try:
+        return os.path.getmtime(path)
+    except OSError:
+        return None
 
 
 def render_string(root, source, filename, variables):
@@ -145,13 +167,7 @@ class RenderContext:
 
     def _render_path(self, abs_path, extra, where):
         rel = self.relative(abs_path)
-        try:
-            with open(abs_path, encoding="utf-8") as fh:
-                source = fh.read()
-        except OSError as exc:
-            raise InputError(where or rel, f"cannot read {rel}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise InputError(where or rel, f"{rel} is not UTF-8 text") from None
+        source = readfile.read_text(abs_path, rel)
         return render_string(self.root, source, rel, self.variables(extra))
 
     def source_path(self, url, where):

@@ -5,7 +5,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from hafab.engine import render, yamlio
+from hafab.engine import readfile, render, yamlio
 from hafab.engine.errors import InputError
 
 TOP = "states/top.sls"
@@ -56,11 +56,7 @@ class Target:
 def load(root):
     """Render and parse states/top.sls into its targets, in file order; every named SLS must exist."""
     path = os.path.join(root, TOP)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            source = fh.read()
-    except OSError as exc:
-        raise InputError(TOP, f"cannot read the top file: {exc.strerror}") from None
+    source = readfile.read_text(path, TOP)
     data = yamlio.load(render.render_string(root, source, TOP, {}), TOP)
     if not isinstance(data, dict) or "base" not in data:
         raise InputError(TOP, "must be a mapping with the 'base' environment")

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import paramiko
 from fabric import Config, Connection
 
-from hafab.engine.errors import HostError
+from hafab.engine import readfile
+from hafab.engine.errors import HostError, InputError
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
+SSH_CONFIG_LIMIT = 1024 * 1024  # bytes
 
 
 @dataclass
@@ -157,7 +159,11 @@ def _drain(channel):
 
 def connect(name, ssh_config_path, timeout=None):
     """Open the SSH connection to `name` as the ssh_config describes it; HostError when it fails."""
-    config = Config(runtime_ssh_path=ssh_config_path, overrides={"load_ssh_configs": True})
+    try:  # read once, bounded: a FIFO or a link to /dev/zero there cannot hang the run
+        text = readfile.read_text(ssh_config_path, ssh_config_path, SSH_CONFIG_LIMIT)
+    except InputError as exc:
+        raise HostError(f"{name}: {exc}") from None
+    config = Config(ssh_config=paramiko.SSHConfig.from_text(text), overrides={"load_ssh_configs": True})
     conn = Connection(name, config=config)
     settings = conn.ssh_config
     connect_timeout = timeout or float(settings.get("connecttimeout", DEFAULT_CONNECT_TIMEOUT))

@@ -2,6 +2,7 @@
 
 import yaml
 
+from hafab.engine import readfile
 from hafab.engine.errors import InputError
 
 
@@ -48,9 +49,6 @@ def load(text, where):
 
 
 def load_file(path, where=None):
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise InputError(where or str(path), "file not found") from None
-    return load(text, where or str(path))
+    """Parse a YAML file read through readfile (a regular UTF-8 file of bounded size, or InputError)."""
+    where = where or str(path)
+    return load(readfile.read_text(path, where), where)

@@ -90,8 +90,8 @@ def check_request(inventory, hosts, kind, duration, rate):
 def _check_ssh_config(path):
     import paramiko
     try:
-        paramiko.SSHConfig.from_path(path)
-    except (OSError, paramiko.ssh_exception.ConfigParseError) as exc:
+        paramiko.SSHConfig.from_text(reach.readable_ssh_config(path, f"--ssh-config: {path}"))
+    except paramiko.ssh_exception.ConfigParseError as exc:
         raise InputError("--ssh-config", f"{path}: not a usable ssh_config ({exc})") from None
 
 

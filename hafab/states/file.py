@@ -6,6 +6,7 @@ import os
 import re
 import shlex
 
+from hafab.engine import readfile
 from hafab.states.base import (Outcome, Plan, StateFunction, bad_arg, command_failed, register,
                                require_bool, require_str)
 
@@ -149,8 +150,8 @@ class Managed(StateFunction):
             if template:
                 text = ctx.render_file(source_path, extra, where)
             else:
-                with open(source_path, encoding="utf-8", errors="surrogateescape") as fh:
-                    text = fh.read()
+                data = readfile.read_bytes(source_path, f"{where}: {ctx.relative(source_path)}")
+                text = data.decode("utf-8", "surrogateescape")  # a static file may be binary
         else:
             if isinstance(contents, list):
                 contents = "\n".join(str(c) for c in contents)
