@@ -5,7 +5,8 @@ import sys
 
 from invoke import Exit, task
 
-from hafab.cli.common import reports_errors, split_list
+from hafab.cli.common import names_flag, number_flag, path_flag, reports_errors, text_flag
+from hafab.cluster.inventory import HOSTNAME_RE
 
 SSH_HELP = "ssh_config file for real hosts (default: the lab's .lab/ssh_config while it is up)."
 INVENTORY_HELP = "Path of the inventory file (default: hosts.yaml)."
@@ -15,8 +16,19 @@ def _progress(message):
     print(message, file=sys.stderr, flush=True)
 
 
+def _duration_and_rate(duration, rate):
+    """--duration and --rate, checked (exit 2): the outage module's bounds and defaults."""
+    from hafab import outage as outagelib
+    from hafab.outage import load as loadlib
+
+    return (number_flag("--duration", duration, outagelib.MIN_DURATION, outagelib.MAX_DURATION,
+                        outagelib.DEFAULT_DURATION),
+            number_flag("--rate", rate, 1, loadlib.MAX_RATE, outagelib.DEFAULT_RATE, unit="requests per second"))
+
+
 @task(
     auto_shortflags=False,
+    optional=["host", "kind", "duration", "rate", "ssh_config", "inventory"],  # a missing value: exit 2
     help={
         "host": "Comma-separated hosts to break, e.g. web1 or hap1,hap2 (required).",
         "kind": "How to break them: service (systemctl stop apache2/haproxy; default), kill (SIGKILL its main "
@@ -38,9 +50,11 @@ def outage(c, host=None, kind="service", duration=None, rate=None, json=False, n
     """
     from hafab import outage as outagelib
 
-    record = outagelib.run(inventory, split_list(host), kind=kind, duration=duration or outagelib.DEFAULT_DURATION,
-                           rate=rate or outagelib.DEFAULT_RATE,
-                           restore=not no_restore, ssh_config=ssh_config, progress=_progress)
+    duration, rate = _duration_and_rate(duration, rate)
+    kind = text_flag("--kind", kind, "service", f"one of {', '.join(outagelib.KINDS)}")
+    record = outagelib.run(path_flag("--inventory", inventory), names_flag("--host", host, HOSTNAME_RE, "host name"),
+                           kind=kind, duration=duration, rate=rate, restore=not no_restore,
+                           ssh_config=path_flag("--ssh-config", ssh_config), progress=_progress)
     if json:
         print(jsonlib.dumps(record.report))
     else:
@@ -51,6 +65,7 @@ def outage(c, host=None, kind="service", duration=None, rate=None, json=False, n
 
 @task(
     auto_shortflags=False,
+    optional=["plot", "duration", "rate", "ssh_config", "inventory"],  # a missing value: exit 2 (cli.common)
     help={
         "json": "Print one JSON document on stdout: {\"ok\", \"scenarios\": [outage objects]}.",
         "plot": "Also draw one timeline per scenario into this PNG file (needs matplotlib).",
@@ -66,9 +81,9 @@ def drill(c, json=False, plot=None, duration=None, rate=None, ssh_config=None, i
     restoring after each, and print one table. Exit 0 when every scenario held and was restored."""
     from hafab.outage import drill as drilllib
 
-    result, _ = drilllib.run(inventory, ssh_config=ssh_config, duration=duration or drilllib.outage.DEFAULT_DURATION,
-                             rate=rate or drilllib.outage.DEFAULT_RATE, plot=plot,
-                             progress=_progress)
+    duration, rate = _duration_and_rate(duration, rate)
+    result, _ = drilllib.run(path_flag("--inventory", inventory), ssh_config=path_flag("--ssh-config", ssh_config),
+                             duration=duration, rate=rate, plot=path_flag("--plot", plot), progress=_progress)
     if json:
         print(jsonlib.dumps(result))
     else:
