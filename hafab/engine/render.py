@@ -179,6 +179,6 @@ class RenderContext:
         path = os.path.normpath(os.path.join(files, name))
         if not name or not path.startswith(files + os.sep):
             raise InputError(where, f"source {url!r}: not a file under files/")
-        if not os.path.isfile(path):
+        if not os.path.lexists(path):  # anything else there is refused by name when it is read (readfile)
             raise InputError(where, f"source {url!r}: no such file files/{name}")
         return path

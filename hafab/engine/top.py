@@ -17,7 +17,7 @@ def sls_file(root, name):
     """Absolute path of SLS `a.b` (states/a/b.sls, else states/a/b/init.sls), or None."""
     base = os.path.join(root, "states", *name.split("."))
     for path in (base + ".sls", os.path.join(base, "init.sls")):
-        if os.path.isfile(path):
+        if os.path.lexists(path):  # whatever it is: readfile refuses a directory, FIFO or device by name
             return path
     return None
 
