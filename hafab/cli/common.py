@@ -65,7 +65,7 @@ def names_flag(flag, value, pattern, what):
     if value is None:
         return None
     _given(flag, value, f"comma-separated {what}s")
-    names = [item.strip() for item in value.split(",")]
+    names = [item.strip(" ") for item in value.split(",")]  # spaces after commas; never a control character
     for name in names:
         if not pattern.fullmatch(name):
             raise InputError(flag, f"{name!r} is not a {what}" + ("" if name else f" (in {value!r})"))
