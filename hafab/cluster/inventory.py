@@ -234,12 +234,14 @@ def _hosts(where, raw, cluster):
 def _roles(where, key, roles):
     if not isinstance(roles, list) or not roles:
         raise InputError(where, f"{key}.roles: must be a non-empty list of role names")
+    seen = set()
     for role in roles:
         if not _matches(ROLE_RE, role):
             raise InputError(where, f"{key}.roles: {role!r} is not a valid role name "
                                     "(1 to 32 letters, digits, '_', '-', starting and ending with a letter or digit)")
-        if roles.count(role) > 1:
+        if role in seen:
             raise InputError(where, f"{key}.roles: {role!r} is listed twice")
+        seen.add(role)
     return list(roles)
 
 
