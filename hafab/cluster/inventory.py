@@ -80,11 +80,11 @@ class Inventory:
 
     @property
     def where(self):
-        return os.path.basename(self.path)
+        return os.path.basename(self.path) or self.path
 
 
 def load(path="hosts.yaml"):
-    where = os.path.basename(path)
+    where = os.path.basename(path) or path  # "dir/" names itself
     data = yamlio.load_file(path, where)
     if data is None:
         raise InputError(where, "file is empty")
