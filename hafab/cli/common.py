@@ -11,8 +11,9 @@ import sys
 
 from invoke import Exit
 
+from hafab.cluster import inventory
 from hafab.engine import boundary
-from hafab.engine.errors import EXIT_FAILED, HafabError
+from hafab.engine.errors import EXIT_FAILED, HafabError, InputError
 from hafab.engine.result import TaskResult
 
 
@@ -51,8 +52,55 @@ def show(result, as_json=False, stream=None):
     stream.flush()
 
 
-def split_list(value):
-    """'a,b' -> ['a', 'b'] for comma-separated flags; None stays None."""
-    if not value:
+# ---- flag values: every task's flags are checked here, before anything else runs (exit 2) ---------------
+# Value flags are declared `optional` in @task, so a flag given without its value reaches us as True
+# (Invoke would exit 1 with its own message) and is refused here like any other bad value.
+
+def number_flag(flag, value, low, high, default, unit="seconds", whole=False):
+    """A number flag's value within [low, high] (None: the default); InputError naming the flag otherwise."""
+    kind = "whole number" if whole else "number"
+    rule = f"a {kind} of {unit} from {low:g} to {high:g}"
+    if value is None:
+        return default
+    _given(flag, value, rule)
+    try:
+        number = int(value) if whole else float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = None
+    if number is None or isinstance(value, bool) or not low <= number <= high:  # NaN fails the range too
+        raise InputError(flag, f"{value!r} must be {rule}")
+    return number
+
+
+def names_flag(flag, value, pattern, what):
+    """'a,b' -> ['a', 'b'] where each name fullmatches `pattern` (None stays None); InputError otherwise."""
+    if value is None:
         return None
-    return [item.strip() for item in value.split(",") if item.strip()]
+    _given(flag, value, f"comma-separated {what}s")
+    names = [item.strip(" ") for item in value.split(",")]  # spaces after commas; never a control character
+    for name in names:
+        if not pattern.fullmatch(name):
+            raise InputError(flag, f"{name!r} is not a {what}" + ("" if name else f" (in {value!r})"))
+    return names
+
+
+def path_flag(flag, value):
+    """A path flag's value (None stays None): not empty, no control character; InputError otherwise."""
+    if value is None:
+        return None
+    _given(flag, value, "a path")
+    inventory.no_control_characters(flag, "", value)
+    return value
+
+
+def text_flag(flag, value, default, rule):
+    """A word flag's value (e.g. --kind); None: the default. `rule` says what it may be (checked where used)."""
+    if value is None:
+        return default
+    _given(flag, value, rule)
+    return value
+
+
+def _given(flag, value, rule):
+    if value is True or (isinstance(value, str) and not value.strip()):
+        raise InputError(flag, f"needs a value: {rule}")

@@ -3,14 +3,19 @@
 from invoke import Collection, task
 
 from hafab import lab as lab_api
-from hafab.cli.common import reports_errors
+from hafab.cli.common import path_flag, reports_errors
 from hafab.engine.result import TaskResult
-from hafab.cluster.inventory import load
+from hafab.cluster import inventory as inventorylib
 
 INVENTORY_HELP = "Path of the inventory file (default: hosts.yaml)."
 
 
-@task(auto_shortflags=False, help={"inventory": INVENTORY_HELP})
+def load(path):
+    """The inventory named by --inventory (checked: exit 2 when given without a value)."""
+    return inventorylib.load(path_flag("--inventory", path))
+
+
+@task(auto_shortflags=False, optional=["inventory"], help={"inventory": INVENTORY_HELP})
 @reports_errors
 def up(c, inventory="hosts.yaml"):
     """Boot every host of the inventory as a local Debian machine and wait until all answer SSH.
@@ -21,16 +26,16 @@ def up(c, inventory="hosts.yaml"):
     lab_api.up(load(inventory))
 
 
-@task(auto_shortflags=False, help={"inventory": INVENTORY_HELP,
-                                  "purge": "Also delete the cached base root (rebuilt by the next lab.up)."})
+@task(auto_shortflags=False, optional=["inventory"],
+      help={"inventory": INVENTORY_HELP, "purge": "Also delete the cached base root (rebuilt by the next lab.up)."})
 @reports_errors
 def down(c, inventory="hosts.yaml", purge=False):
     """Remove every machine, network namespace, veth, mount and the bridge of the lab."""
     lab_api.down(load(inventory), purge=purge)
 
 
-@task(auto_shortflags=False, help={"inventory": INVENTORY_HELP,
-                                  "json": "Print one JSON document on stdout (shape in docs/contract.md)."})
+@task(auto_shortflags=False, optional=["inventory"],
+      help={"inventory": INVENTORY_HELP, "json": "Print one JSON document on stdout (shape in docs/contract.md)."})
 @reports_errors
 def status(c, inventory="hosts.yaml", json=False):
     """Show each host (running or stopped, address, SSH ok) and which load balancer holds the VIP."""
@@ -45,7 +50,8 @@ def status(c, inventory="hosts.yaml", json=False):
     return TaskResult(True, report, "\n".join(lines) + "\n")
 
 
-@task(auto_shortflags=False, help={"host": "Name of the host to power off.", "inventory": INVENTORY_HELP,
+@task(auto_shortflags=False, optional=["inventory"],
+      help={"host": "Name of the host to power off.", "inventory": INVENTORY_HELP,
             "power-cut": "Kill the host at once (a power cut) instead of halting its systemd cleanly."})
 @reports_errors
 def stop(c, host, inventory="hosts.yaml", power_cut=False):
@@ -53,7 +59,8 @@ def stop(c, host, inventory="hosts.yaml", power_cut=False):
     lab_api.stop_host(load(inventory), host, power_cut=power_cut)
 
 
-@task(auto_shortflags=False, help={"host": "Name of the host to power on.", "inventory": INVENTORY_HELP})
+@task(auto_shortflags=False, optional=["inventory"],
+      help={"host": "Name of the host to power on.", "inventory": INVENTORY_HELP})
 @reports_errors
 def start(c, host, inventory="hosts.yaml"):
     """Power one host back on, with its files, and wait until it answers SSH."""

@@ -2,7 +2,8 @@
 
 from invoke import task
 
-from hafab.cli.common import reports_errors, split_list
+from hafab.cli.common import names_flag, number_flag, path_flag, reports_errors, text_flag
+from hafab.cluster.inventory import HOSTNAME_RE
 from hafab.engine import boundary
 from hafab.engine.result import TaskResult
 
@@ -14,8 +15,19 @@ def _progress(message):
     boundary.say(message)
 
 
+def _duration_and_rate(duration, rate):
+    """--duration and --rate, checked (exit 2): the outage module's bounds and defaults."""
+    from hafab.outage import DEFAULT_DURATION, DEFAULT_RATE
+    from hafab.outage.load import MAX_RATE
+    from hafab.outage.scenario import MAX_DURATION, MIN_DURATION
+
+    return (number_flag("--duration", duration, MIN_DURATION, MAX_DURATION, DEFAULT_DURATION),
+            number_flag("--rate", rate, 1, MAX_RATE, DEFAULT_RATE, unit="requests per second"))
+
+
 @task(
     auto_shortflags=False,
+    optional=["host", "kind", "duration", "rate", "ssh_config", "inventory"],  # a missing value: exit 2
     help={
         "host": "Comma-separated hosts to break, e.g. web1 or hap1,hap2 (required).",
         "kind": "How to break them: service (systemctl stop apache2/haproxy; default), kill (SIGKILL its main "
@@ -35,15 +47,19 @@ def outage(c, host=None, kind="service", duration=None, rate=None, json=False, n
 
     Exit 0 when the expected outcome held (and the cluster is healthy again), 1 when not, 2 on bad input.
     """
-    from hafab.outage import DEFAULT_DURATION, DEFAULT_RATE, run, text
+    from hafab.outage import KINDS, run, text
 
-    record = run(inventory, split_list(host), kind=kind, duration=duration or DEFAULT_DURATION,
-                 rate=rate or DEFAULT_RATE, restore=not no_restore, ssh_config=ssh_config, progress=_progress)
+    duration, rate = _duration_and_rate(duration, rate)
+    kind = text_flag("--kind", kind, "service", f"one of {', '.join(KINDS)}")
+    record = run(path_flag("--inventory", inventory), names_flag("--host", host, HOSTNAME_RE, "host name"),
+                 kind=kind, duration=duration, rate=rate, restore=not no_restore,
+                 ssh_config=path_flag("--ssh-config", ssh_config), progress=_progress)
     return TaskResult(bool(record.report["ok"]), record.report, text(record.report) + "\n")
 
 
 @task(
     auto_shortflags=False,
+    optional=["plot", "duration", "rate", "ssh_config", "inventory"],  # a missing value: exit 2 (cli.common)
     help={
         "json": "Print one JSON document on stdout: {\"ok\", \"scenarios\": [outage objects]}.",
         "plot": "Also draw one timeline per scenario into this PNG file (needs matplotlib).",
@@ -57,8 +73,9 @@ def outage(c, host=None, kind="service", duration=None, rate=None, json=False, n
 def drill(c, json=False, plot=None, duration=None, rate=None, ssh_config=None, inventory="hosts.yaml"):
     """Run the seed's outage table (each web, both webs, each LB, both LBs, the first LB powered off),
     restoring after each, and print one table. Exit 0 when every scenario held and was restored."""
-    from hafab.outage import DEFAULT_DURATION, DEFAULT_RATE, drill_table, run_drill
+    from hafab.outage import drill_table, run_drill
 
-    result, _ = run_drill(inventory, ssh_config=ssh_config, duration=duration or DEFAULT_DURATION,
-                          rate=rate or DEFAULT_RATE, plot_path=plot, progress=_progress)
+    duration, rate = _duration_and_rate(duration, rate)
+    result, _ = run_drill(path_flag("--inventory", inventory), ssh_config=path_flag("--ssh-config", ssh_config),
+                          duration=duration, rate=rate, plot_path=path_flag("--plot", plot), progress=_progress)
     return TaskResult(bool(result["ok"]), result, drill_table(result) + "\n")

@@ -2,7 +2,7 @@
 
 from invoke import Collection, task
 
-from hafab.cli.common import reports_errors
+from hafab.cli.common import path_flag, reports_errors
 from hafab.cluster.inventory import load
 from hafab.engine import boundary
 from hafab.engine.result import TaskResult
@@ -14,7 +14,7 @@ def _progress(line):
     boundary.say(line)
 
 
-@task(auto_shortflags=False, help={
+@task(auto_shortflags=False, optional=["out", "inventory"], help={
     "out": "Directory to write (default: out/salt); replaced whole, refused when it holds anything else.",
     "inventory": INVENTORY_HELP})
 @reports_errors
@@ -25,7 +25,8 @@ def export(c, out="out/salt", inventory="hosts.yaml"):
     """
     from hafab.cluster import salt_export
 
-    path = salt_export.export(load(inventory), out=out, progress=_progress)
+    out = path_flag("--out", out)
+    path = salt_export.export(load(path_flag("--inventory", inventory)), out=out, progress=_progress)
     return TaskResult(True, str(path), f"{path}\n")
 
 

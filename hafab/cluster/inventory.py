@@ -1,5 +1,6 @@
 """Load and validate hosts.yaml (every key of docs/contract.md; anything else is an error)."""
 
+import datetime
 import ipaddress
 import os
 import re
@@ -9,7 +10,14 @@ from hafab.cluster import secrets
 from hafab.engine import yamlio
 from hafab.engine.errors import InputError
 
-HOSTNAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+# Every pattern is matched with fullmatch (a `$` would let one trailing newline through).
+HOSTNAME_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+CLUSTER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+INTERFACE_RE = re.compile(r"[A-Za-z0-9._-]{1,15}")
+ROLE_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_-]{0,30}[A-Za-z0-9])?")
+# C0 controls, DEL, C1 controls, the Unicode line/paragraph separators, bidi embeddings, overrides, isolates
+CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+MAX_VARS_NODES = 10000  # values in one host's vars, counting every use of a YAML alias
 
 CLUSTER_DEFAULTS = {
     "name": None,
@@ -28,6 +36,7 @@ CLUSTER_CHOICES = {
     "mode": ("http", "tcp"),
 }
 HOST_KEYS = ("address", "roles", "priority", "vars")
+VARS_SCALARS = (str, int, float, bool, type(None), datetime.date)  # date covers datetime
 
 
 @dataclass
@@ -64,16 +73,20 @@ class Inventory:
                 raise InputError(self.where, f"--hosts: no host named {unknown[0]!r}")
             chosen = [h for h in chosen if h.name in names]
         if roles:
+            known = {r for h in self.hosts.values() for r in h.roles}
+            unknown = [r for r in roles if r not in known]
+            if unknown:
+                raise InputError(self.where, f"--roles: no host has the role {unknown[0]!r}")
             chosen = [h for h in chosen if set(roles) & set(h.roles)]
         return chosen
 
     @property
     def where(self):
-        return os.path.basename(self.path)
+        return os.path.basename(self.path) or self.path
 
 
 def load(path="hosts.yaml"):
-    where = os.path.basename(path)
+    where = os.path.basename(path) or path  # "dir/" names itself
     data = yamlio.load_file(path, where)
     if data is None:
         raise InputError(where, "file is empty")
@@ -93,7 +106,12 @@ def load(path="hosts.yaml"):
 def _unknown_keys(where, prefix, mapping, allowed):
     for key in mapping:
         if key not in allowed:
-            raise InputError(where, f"{prefix}{key}: unknown key (allowed: {', '.join(allowed)})")
+            raise InputError(where, f"{prefix}{_label(key)}: unknown key (allowed: {', '.join(allowed)})")
+
+
+def _label(key):
+    """A key as it is named in a message: as written, or quoted and escaped when it holds a control character."""
+    return key if isinstance(key, str) and not CONTROL_RE.search(key) else repr(key)
 
 
 def _ipv4(where, key, value):
@@ -121,10 +139,11 @@ def _cluster(where, raw, path):
     cluster.update(raw)
     if cluster["name"] is None:
         cluster["name"] = os.path.basename(os.path.dirname(os.path.abspath(path)))
-    if not isinstance(cluster["name"], str) or not cluster["name"]:
-        raise InputError(where, f"cluster.name: {cluster['name']!r} must be a non-empty string")
+    _cluster_name(where, cluster, "name" in raw and raw["name"] is not None)
     try:
-        subnet = ipaddress.IPv4Network(str(raw["subnet"]), strict=True)
+        if not isinstance(raw["subnet"], str):
+            raise ValueError("not a string")
+        subnet = ipaddress.IPv4Network(raw["subnet"], strict=True)
     except ValueError as exc:
         raise InputError(where, f"cluster.subnet: {raw['subnet']!r} is not an IPv4 network ({exc})") from None
     if subnet.num_addresses < 4:
@@ -133,8 +152,11 @@ def _cluster(where, raw, path):
     vip = _ipv4(where, "cluster.vip", raw["vip"])
     if vip not in subnet or vip in (subnet.network_address, subnet.broadcast_address):
         raise InputError(where, f"cluster.vip: {raw['vip']!r} is not a host address inside cluster.subnet {subnet}")
-    if not isinstance(cluster["interface"], str) or not re.match(r"^[A-Za-z0-9._-]{1,15}$", cluster["interface"]):
-        raise InputError(where, f"cluster.interface: {cluster['interface']!r} is not an interface name")
+    cluster["vip"] = str(vip)
+    interface = cluster["interface"]
+    if not _matches(INTERFACE_RE, interface) or interface in (".", ".."):
+        raise InputError(where, f"cluster.interface: {interface!r} is not an interface name "
+                                "(1 to 15 letters, digits, '.', '_', '-')")
     _int(where, "cluster.virtual_router_id", cluster["virtual_router_id"], 1, 255)
     _int(where, "cluster.keep_runs", cluster["keep_runs"], 1, 1000)
     for key in ("preempt", "block_direct"):
@@ -145,10 +167,36 @@ def _cluster(where, raw, path):
             raise InputError(where, f"cluster.{key}: {cluster[key]!r} must be one of {', '.join(choices)}")
     if cluster["persistence"] == "cookie" and cluster["mode"] != "http":
         raise InputError(where, "cluster.persistence: 'cookie' needs cluster.mode: http (use 'source' with tcp)")
+    if not isinstance(cluster["stats_password_file"], str) or not cluster["stats_password_file"]:
+        raise InputError(where, "cluster.stats_password_file: must be a path")
+    no_control_characters(where, "cluster.stats_password_file", cluster["stats_password_file"])
     problem = secrets.path_problem(os.path.dirname(os.path.abspath(path)), cluster["stats_password_file"])
     if problem:
         raise InputError(where, f"cluster.stats_password_file: {cluster['stats_password_file']!r} {problem}")
     return cluster
+
+
+def _matches(pattern, value):
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
+def _cluster_name(where, cluster, given):
+    name = cluster["name"]
+    if _matches(CLUSTER_NAME_RE, name):
+        return
+    rule = "1 to 63 letters, digits, '.', '_', '-', starting with a letter or digit"
+    if not given:
+        raise InputError(where, f"cluster.name: missing, and the directory name {name!r} is not a valid "
+                                f"cluster name ({rule}): set cluster.name")
+    raise InputError(where, f"cluster.name: {name!r} is not a valid cluster name ({rule})")
+
+
+def no_control_characters(where, key, text):
+    """InputError naming `where` and `key` when `text` holds a control character (shown as U+XXXX)."""
+    match = CONTROL_RE.search(text)
+    if match:
+        prefix = f"{key}: " if key else ""
+        raise InputError(where, f"{prefix}contains the control character U+{ord(match.group()):04X}")
 
 
 def _hosts(where, raw, cluster):
@@ -157,8 +205,8 @@ def _hosts(where, raw, cluster):
     seen_priorities = {}
     hosts = {}
     for name, spec in raw.items():
-        key = f"hosts.{name}"
-        if not isinstance(name, str) or not HOSTNAME_RE.match(name):
+        key = f"hosts.{_label(name)}"
+        if not _matches(HOSTNAME_RE, name):
             raise InputError(where, f"{key}: {name!r} is not a valid host name (letters, digits, hyphens)")
         if not isinstance(spec, dict):
             raise InputError(where, f"{key}: must be a mapping with address and roles")
@@ -173,9 +221,7 @@ def _hosts(where, raw, cluster):
         if str(address) in seen_addresses:
             raise InputError(where, f"{key}.address: {spec['address']!r} is already used by {seen_addresses[str(address)]}")
         seen_addresses[str(address)] = key
-        roles = spec.get("roles")
-        if not isinstance(roles, list) or not roles or not all(isinstance(r, str) and r for r in roles):
-            raise InputError(where, f"{key}.roles: must be a non-empty list of role names")
+        roles = _roles(where, key, spec.get("roles"))
         priority = spec.get("priority")
         if "lb" in roles:
             if priority is None:
@@ -186,8 +232,63 @@ def _hosts(where, raw, cluster):
             seen_priorities[priority] = key
         elif priority is not None:
             _int(where, f"{key}.priority", priority, 1, 254)
-        host_vars = spec.get("vars") or {}
-        if not isinstance(host_vars, dict):
-            raise InputError(where, f"{key}.vars: must be a mapping")
-        hosts[name] = Host(name=name, address=str(address), roles=list(roles), priority=priority, vars=host_vars)
+        host_vars = _host_vars(where, key, spec.get("vars"))
+        hosts[name] = Host(name=name, address=str(address), roles=roles, priority=priority, vars=host_vars)
     return hosts
+
+
+def _roles(where, key, roles):
+    if not isinstance(roles, list) or not roles:
+        raise InputError(where, f"{key}.roles: must be a non-empty list of role names")
+    seen = set()
+    for role in roles:
+        if not _matches(ROLE_RE, role):
+            raise InputError(where, f"{key}.roles: {role!r} is not a valid role name "
+                                    "(1 to 32 letters, digits, '_', '-', starting and ending with a letter or digit)")
+        if role in seen:
+            raise InputError(where, f"{key}.roles: {role!r} is listed twice")
+        seen.add(role)
+    return list(roles)
+
+
+def _validated_keys(key):
+    """What each pillar key hafab fills in itself (from a validated setting) is validated as."""
+    keys = {name: f"cluster.{name}" for name in CLUSTER_REQUIRED + tuple(CLUSTER_DEFAULTS)}
+    keys.update({name: f"{key}.{name}" for name in ("address", "roles", "priority")})
+    keys.update(hosts="hosts", stats_password="stats_password (read from cluster.stats_password_file)")
+    return keys
+
+
+def _host_vars(where, key, host_vars):
+    """A host's vars: a mapping that shadows no validated key, whose strings carry no control character."""
+    if host_vars is None:
+        return {}
+    if not isinstance(host_vars, dict):
+        raise InputError(where, f"{key}.vars: must be a mapping")
+    validated = _validated_keys(key)
+    for name in host_vars:
+        if name in validated:
+            raise InputError(where, f"{key}.vars.{name}: shadows the validated key {validated[name]}")
+    _check_value(where, f"{key}.vars", host_vars, [0], ())
+    return host_vars
+
+
+def _check_value(where, path, value, count, ancestors):
+    """Walk a vars value: only YAML's plain types, no control character in any string (keys too), bounded."""
+    count[0] += 1
+    if count[0] > MAX_VARS_NODES:
+        raise InputError(where, f"{path}: more than {MAX_VARS_NODES} values (YAML aliases count each time used)")
+    if isinstance(value, (dict, list)):
+        if any(value is a for a in ancestors):
+            raise InputError(where, f"{path}: contains itself (a YAML alias loop)")
+        items = value.items() if isinstance(value, dict) else ((f"[{i}]", v) for i, v in enumerate(value))
+        for name, item in items:
+            if isinstance(value, dict) and isinstance(name, str):
+                no_control_characters(where, f"{path}: key {name!r}", name)
+            label = name if isinstance(value, list) else f".{name}"
+            _check_value(where, f"{path}{label}", item, count, (*ancestors, value))
+    elif isinstance(value, str):
+        no_control_characters(where, path, value)
+    elif not isinstance(value, VARS_SCALARS):
+        raise InputError(where, f"{path}: a {type(value).__name__} is not allowed (strings, numbers, booleans, "
+                                "dates, lists and mappings are)")

@@ -22,7 +22,7 @@ import tempfile
 import yaml
 
 from hafab.cluster import minions
-from hafab.engine import paths, top
+from hafab.engine import paths, readfile, top
 from hafab.engine.errors import InputError
 
 MARKER = ".hafab-salt-export"
@@ -56,10 +56,10 @@ def host_pillar(inventory, host):
 def check_grains(root):
     """Refuse templates that read grains which differ under Salt (roles, ipv4...): read pillar instead."""
     for _, _, path in tree_files(root):
+        data = readfile.read_bytes(path, os.path.relpath(path, root))  # bounded; a FIFO or device: exit 2
         try:
-            with open(path, encoding="utf-8") as fh:
-                lines = fh.read().splitlines()
-        except (UnicodeDecodeError, OSError):
+            lines = data.decode("utf-8").splitlines()
+        except UnicodeDecodeError:  # a binary file under files/ reads no grains
             continue
         for number, line in enumerate(lines, 1):
             for pattern in _GRAIN_USE:

@@ -17,6 +17,7 @@ from hafab.engine.redact import MASK, redact, register  # noqa: F401  (re-export
 
 MIN_LENGTH = 16
 MAX_BYTES = 4096
+SECRET_LIMIT = MAX_BYTES
 SAFE = "A-Za-z0-9._~+/=-"
 RULE = f"must hold one line of at least {MIN_LENGTH} characters from [{SAFE}]"
 _SAFE_LINE = re.compile(f"[{SAFE}]+")

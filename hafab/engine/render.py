@@ -6,7 +6,7 @@ import os
 import jinja2
 import yaml
 
-from hafab.engine import paths, sandbox
+from hafab.engine import paths, readfile, sandbox
 from hafab.engine.redact import redact
 from hafab.engine.errors import InputError
 
@@ -99,9 +99,8 @@ def _line_text(root, source, filename, where):
         if not (paths.inside(path, os.path.join(root, "states")) or paths.inside(path, os.path.join(root, "files"))):
             return ""
         try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-        except (OSError, UnicodeDecodeError):
+            text = readfile.read_text(path, name)
+        except InputError:
             return ""
     lines = text.splitlines()
     return lines[int(line) - 1] if int(line) <= len(lines) else ""
@@ -175,13 +174,7 @@ class RenderContext:
 
     def _render_path(self, abs_path, extra, where):
         rel = self.relative(abs_path)
-        try:
-            with open(abs_path, encoding="utf-8") as fh:
-                source = fh.read()
-        except OSError as exc:
-            raise InputError(where or rel, f"cannot read {rel}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise InputError(where or rel, f"{rel} is not UTF-8 text") from None
+        source = readfile.read_text(abs_path, rel)
         return render_string(self.root, source, rel, self.variables(extra))
 
     def source_path(self, url, where):
@@ -195,6 +188,6 @@ class RenderContext:
             raise InputError(where, f"source {url!r}: not a file under files/")
         if os.path.lexists(path) and not paths.inside(path, files):
             raise InputError(where, f"source {url!r}: {paths.outside_message('files/' + name, 'files')}")
-        if not os.path.isfile(path):
+        if not os.path.lexists(path):  # anything else there is refused by name when it is read (readfile)
             raise InputError(where, f"source {url!r}: no such file files/{name}")
         return path

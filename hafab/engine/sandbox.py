@@ -18,7 +18,7 @@ import jinja2
 from jinja2 import sandbox, utils
 from jinja2.loaders import split_template_path
 
-from hafab.engine import paths
+from hafab.engine import paths, readfile
 
 MAX_RANGE = 100_000            # items one range() may have (Jinja's own sandbox limit)
 MAX_LENGTH = 10_000_000        # characters or items `*` or a padding width may build
@@ -133,21 +133,14 @@ class TreeLoader(jinja2.BaseLoader):
             rel = os.path.relpath(path, self.root)
             if not paths.inside(path, folder):
                 raise Refused(paths.outside_message(rel, os.path.basename(folder)))
-            if not os.path.isfile(path):
-                continue
             return self._read(path, rel)
         raise jinja2.TemplateNotFound(template)
 
     @staticmethod
     def _read(path, rel):
-        try:
-            mtime = os.path.getmtime(path)
-            with open(path, encoding="utf-8") as fh:
-                source = fh.read()
-        except UnicodeDecodeError:
-            raise Refused(f"{rel} is not UTF-8 text") from None
-        except OSError as exc:
-            raise Refused(f"cannot read {rel}: {exc.strerror}") from None
+        """Through readfile: a regular UTF-8 file of bounded size, else InputError naming it (exit 2)."""
+        source = readfile.read_text(path, rel)
+        mtime = os.path.getmtime(path)
         return source, path, lambda: _unchanged(path, mtime)
 
 

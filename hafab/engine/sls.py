@@ -7,10 +7,12 @@ to state keys; the States are ordered; each state function's prepare() runs.
 
 import copy
 import fnmatch
+import io
 import os
 import re
 
 from hafab.engine import model
+from hafab.engine import readfile
 from hafab.engine import top
 from hafab.engine import yamlio
 from hafab.engine.errors import InputError
@@ -87,7 +89,7 @@ class _Loader:
         for include in _includes(data, name, rel, path):
             self.load(include, (*chain, name), included_from=rel)
         self.loaded.add(name)
-        lines = _id_lines(path)
+        lines = _id_lines(path, rel)
         for id_, body in data.items():
             if id_ == "include":
                 continue
@@ -150,15 +152,14 @@ def _relative_include(item, sls, rel, path):
 _ID_LINE_RE = re.compile(r"""^(?:'([^']*)'|"([^"]*)"|([^\s#'"{%][^:#]*?))\s*:(?:\s|$)""")
 
 
-def _id_lines(path):
+def _id_lines(path, rel):
     """Source line of each top-level key written literally (IDs made by Jinja have none)."""
     lines = {}
-    with open(path, encoding="utf-8") as fh:
-        for number, text in enumerate(fh, 1):
-            match = _ID_LINE_RE.match(text)
-            if match:
-                key = next(g for g in match.groups() if g is not None)
-                lines.setdefault(key, number)
+    for number, text in enumerate(io.StringIO(readfile.read_text(path, rel), newline=None), 1):
+        match = _ID_LINE_RE.match(text)
+        if match:
+            key = next(g for g in match.groups() if g is not None)
+            lines.setdefault(key, number)
     return lines
 
 

@@ -22,6 +22,7 @@ import socket
 import stat
 from dataclasses import dataclass, field
 
+from hafab.engine import readfile
 from hafab.engine.errors import InputError
 from hafab.engine.ssh_options import HONOURED, KNOWN, MAX_JUMPS, READERS, REFUSED, ConfigLineError
 
@@ -266,20 +267,8 @@ def _path_tokens(host):
 
 
 def read_config(path):
-    """The ssh_config file's text: a regular file, at most 1 MiB, UTF-8; InputError otherwise."""
-    try:
-        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                raise InputError(str(path), "not a regular file")
-            data = fh.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise InputError(str(path), exc.strerror or str(exc)) from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise InputError(str(path), f"larger than {MAX_CONFIG_BYTES >> 20} MiB: not an ssh_config")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(str(path), f"not UTF-8 text (byte {exc.start})") from None
+    """The ssh_config file's text through readfile: a regular file, at most 1 MiB, UTF-8; InputError otherwise."""
+    return readfile.read_text(path, str(path), limit=MAX_CONFIG_BYTES)
 
 
 def load(path):

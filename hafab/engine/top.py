@@ -5,7 +5,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from hafab.engine import paths, render, yamlio
+from hafab.engine import paths, readfile, render, yamlio
 from hafab.engine.errors import InputError
 
 TOP = "states/top.sls"
@@ -20,9 +20,8 @@ def sls_file(root, name):
     states = os.path.join(root, "states")
     base = os.path.join(states, *name.split("."))
     for path in (base + ".sls", os.path.join(base, "init.sls")):
-        if os.path.lexists(path):
+        if os.path.lexists(path):  # whatever it is: readfile refuses a directory, FIFO or device by name
             paths.require_inside(path, states, root)
-        if os.path.isfile(path):
             return path
     return None
 
@@ -61,11 +60,7 @@ class Target:
 def load(root):
     """Render and parse states/top.sls into its targets, in file order; every named SLS must exist."""
     path = paths.require_inside(os.path.join(root, TOP), os.path.join(root, "states"), root)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            source = fh.read()
-    except OSError as exc:
-        raise InputError(TOP, f"cannot read the top file: {exc.strerror}") from None
+    source = readfile.read_text(path, TOP)
     data = yamlio.load(render.render_string(root, source, TOP, {}), TOP)
     if not isinstance(data, dict) or "base" not in data:
         raise InputError(TOP, "must be a mapping with the 'base' environment")

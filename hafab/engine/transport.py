@@ -26,6 +26,7 @@ _PARAMIKO_LOG.addHandler(logging.NullHandler())
 _PARAMIKO_LOG.propagate = False
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
+SSH_CONFIG_LIMIT = ssh_configlib.MAX_CONFIG_BYTES
 
 
 @dataclass

@@ -7,6 +7,7 @@ a date stays the text written. Other input files (`load_file`) are read as plain
 
 import yaml
 
+from hafab.engine import readfile
 from hafab.engine.errors import InputError
 
 
@@ -70,9 +71,7 @@ def load(text, where, loader=_SaltLoader):
 
 
 def load_file(path, where=None):
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise InputError(where or str(path), "file not found") from None
-    return load(text, where or str(path), loader=_StrictLoader)
+    """Parse a YAML file read through readfile (a regular UTF-8 file of bounded size, or InputError), with
+    the plain strict loader (a file of hafab's own, not an SLS: YAML 1.1 as written, not Salt's reading)."""
+    where = where or str(path)
+    return load(readfile.read_text(path, where), where, loader=_StrictLoader)

@@ -8,16 +8,23 @@ import fcntl
 import json
 import os
 
+from hafab.engine import readfile
+from hafab.engine.errors import InputError
 from hafab.lab import names, network
+
+STATE_LIMIT = 1024 * 1024  # bytes
 
 
 def load(inventory):
     """The state, or None when the lab was never brought up (or was taken down)."""
-    try:
-        with open(names.state_path(inventory)) as f:
-            return json.load(f)
-    except FileNotFoundError:
+    path = names.state_path(inventory)
+    if not os.path.lexists(path):
         return None
+    where = os.path.relpath(path, inventory.root)
+    try:
+        return json.loads(readfile.read_text(path, where, limit=STATE_LIMIT))
+    except json.JSONDecodeError as exc:
+        raise InputError(where, f"is not valid JSON (line {exc.lineno}): the lab's state is unknown") from None
 
 
 def is_up(inventory):

@@ -6,6 +6,7 @@ import os
 import re
 import shlex
 
+from hafab.engine import readfile
 from hafab.states.base import (CONTROL_RE, Outcome, Plan, StateFunction, bad_arg, check_path, command_failed,
                                register, require_bool, require_mapping, require_owner, require_str)
 from hafab.states.file_shell import (REFUSED_ROOT, absent_script, append_script, lexical_path,
@@ -133,8 +134,8 @@ class Managed(StateFunction):
             if template:
                 text = ctx.render_file(source_path, extra, where)
             else:
-                with open(source_path, encoding="utf-8", errors="surrogateescape") as fh:
-                    text = fh.read()
+                data = readfile.read_bytes(source_path, f"{where}: {ctx.relative(source_path)}")
+                text = data.decode("utf-8", "surrogateescape")  # a static file may be binary
         else:
             text = ctx.render_text(contents, extra, where) if template else contents
             if not text.endswith("\n"):

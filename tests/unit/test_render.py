@@ -60,10 +60,9 @@ def test_pillar_has_cluster_host_vars_hosts_and_secret(tree):
     assert ctx.grains == {"id": "lb1", "host": "lb1", "ipv4": ["10.0.0.11"], "roles": ["lb"]}
 
 
-def test_host_vars_merge_into_cluster_keys(tree):
+def test_host_vars_cannot_shadow_a_cluster_key(tree):  # issue 13: vars once overrode validated keys
     (tree / "hosts.yaml").write_text(HOSTS.replace("haproxy: {maxconn", "mode: http\n      haproxy: {maxconn"))
-    assert context(tree).pillar["mode"] == "http"
-    assert context(tree, "web1").pillar["mode"] == "tcp"
+    assert error(context, tree) == "hosts.yaml: hosts.lb1.vars.mode: shadows the validated key cluster.mode"
 
 
 def test_pillar_is_not_shared_between_hosts(tree):

@@ -123,4 +123,4 @@ def test_bad_top_file(tmp_path, text, message):
 def test_missing_top_file(tmp_path):
     inv = make_tree(tmp_path)
     (tmp_path / "states" / "top.sls").unlink()
-    assert error(inv) == "states/top.sls: cannot read the top file: No such file or directory"
+    assert error(inv) == "states/top.sls: file not found"

@@ -216,7 +216,7 @@ SECRET_PATHS = [
     (".", "resolves outside the directory of hosts.yaml"),
     ("files/pw", "lies in files/, which hafab ships to hosts and salt.export copies"),
     ("states/sub/pw", "lies in states/"),
-    ("pw\nx", "must not contain control characters"),
+    ("pw\nx", "control character"),
     ("", "must be a path"),
     (7, "must be a path"),
 ]
