@@ -1,4 +1,5 @@
-"""SSH to the hosts with Paramiko: one connection per host for the whole run, settings from an ssh_config.
+"""SSH to the hosts with Fabric (Paramiko underneath): one connection per host for the whole run, its
+settings from an ssh_config.
 
 The ssh_config is read and checked by hafab.engine.ssh_config (OpenSSH's meaning of every option hafab
 honours). Host keys are checked against the host's UserKnownHostsFile and GlobalKnownHostsFile: a changed
@@ -16,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 import paramiko
+from fabric import Config, Connection
 
 from hafab.engine import knownhosts
 from hafab.engine import ssh_config as ssh_configlib
@@ -238,27 +240,43 @@ def _forward(client, hop, after, seconds):
 def _client(host, timeout, sock=None):
     """A connected, authenticated SSHClient for `host` (through `sock` when given); _Failed otherwise."""
     seconds = timeout or host.connect_timeout or DEFAULT_CONNECT_TIMEOUT
-    client = paramiko.SSHClient()
+    conn = client = None
     try:
+        # Fabric's Connection, told everything (hafab read the ssh_config itself): it reads no ssh_config
+        # and no other file; its Paramiko client gets our host-key policy before it connects.
+        conn = Connection(host.hostname, user=host.user, port=host.port, config=_fabric_config(),
+                          connect_timeout=seconds, connect_kwargs={})
+        client = conn.client
         policy = _HostKeyPolicy(host)
         for key in policy.known:
             client.get_host_keys().add(policy.lookup_name, key.get_name(), key)
         client.set_missing_host_key_policy(policy)
         if sock is None:
             sock = _socket(host.hostname, host.port, seconds)
-        client.connect(host.hostname, port=host.port, username=host.user, sock=sock, timeout=seconds,
-                       banner_timeout=seconds, auth_timeout=seconds, **_identities(host))
+        conn.connect_kwargs.update(sock=sock, banner_timeout=seconds, auth_timeout=seconds, **_identities(host))
+        conn.open()
         policy.refuse_revoked(client.get_transport().get_remote_server_key())
         if host.alive_interval:
             client.get_transport().set_keepalive(host.alive_interval)
     except Exception as exc:
-        client.close()
+        if client is not None:
+            client.close()
         if sock is not None:
             sock.close()
         if isinstance(exc, _Failed):
             raise
         raise _Failed(host, _reason(exc, host, seconds)) from None
     return client
+
+
+_FABRIC_CONFIG = []
+
+
+def _fabric_config():
+    """One Fabric Config for every connection: no ssh_config loading (hafab's own reading decides)."""
+    if not _FABRIC_CONFIG:
+        _FABRIC_CONFIG.append(Config(lazy=True, overrides={"load_ssh_configs": False}))
+    return _FABRIC_CONFIG[0]
 
 
 def _identities(host):
