@@ -30,7 +30,7 @@ def test_rollback_of_a_haproxy_change_under_load_fails_no_request(cluster):
     with open(path) as f:
         original = f.read()
     with open(path, "w") as f:   # a valid config with a wrong weight: haproxy -c accepts it
-        f.write(original.replace(" check", " check weight 7", 1))
+        f.write(original.replace("maxconn 32 check", "maxconn 32 check weight 7", 1))
     try:
         change = cluster.inv("provision", "--json")
     finally:
