@@ -50,7 +50,8 @@ def status(c, inventory="hosts.yaml", json=False):
     return TaskResult(True, report, "\n".join(lines) + "\n")
 
 
-@task(auto_shortflags=False, optional=["inventory"],
+# No `optional` flags beside a positional argument: Invoke would call `--inventory X HOST` ambiguous.
+@task(auto_shortflags=False,
       help={"host": "Name of the host to power off.", "inventory": INVENTORY_HELP,
             "power-cut": "Kill the host at once (a power cut) instead of halting its systemd cleanly."})
 @reports_errors
@@ -59,7 +60,7 @@ def stop(c, host, inventory="hosts.yaml", power_cut=False):
     lab_api.stop_host(load(inventory), host, power_cut=power_cut)
 
 
-@task(auto_shortflags=False, optional=["inventory"],
+@task(auto_shortflags=False,
       help={"host": "Name of the host to power on.", "inventory": INVENTORY_HELP})
 @reports_errors
 def start(c, host, inventory="hosts.yaml"):
