@@ -155,3 +155,10 @@ def test_cli_bad_junit_path_is_exit_2_one_line(tmp_path, flags, words):
     assert result.returncode == 2 and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1 and "--junit" in result.stderr and words in result.stderr
     assert not (tmp_path / ".secrets").exists()
+
+
+def test_help_describes_junit():
+    result = subprocess.run([sys.executable, "-m", "invoke", "--help", "verify"], cwd=REPO, capture_output=True,
+                            text=True, timeout=60)
+    line = next(x for x in result.stdout.splitlines() if x.strip().startswith("--junit"))
+    assert "JUnit XML" in result.stdout and len(line.split(None, 1)) == 2, line
