@@ -28,6 +28,7 @@ CLUSTER_DEFAULTS = {
     "block_direct": True,
     "stats_password_file": ".secrets/stats-password",
     "keep_runs": 10,
+    "metrics_from": None,   # default: the subnet's first address (the lab bridge: the operator machine)
 }
 CLUSTER_REQUIRED = ("vip", "subnet", "interface", "virtual_router_id")
 CLUSTER_CHOICES = {
@@ -149,6 +150,7 @@ def _cluster(where, raw, path):
     if subnet.num_addresses < 4:
         raise InputError(where, f"cluster.subnet: {raw['subnet']!r} is too small")
     cluster["subnet"] = str(subnet)
+    cluster["metrics_from"] = _metrics_from(where, cluster["metrics_from"], subnet)
     vip = _ipv4(where, "cluster.vip", raw["vip"])
     if vip not in subnet or vip in (subnet.network_address, subnet.broadcast_address):
         raise InputError(where, f"cluster.vip: {raw['vip']!r} is not a host address inside cluster.subnet {subnet}")
@@ -174,6 +176,19 @@ def _cluster(where, raw, path):
     if problem:
         raise InputError(where, f"cluster.stats_password_file: {cluster['stats_password_file']!r} {problem}")
     return cluster
+
+
+def _metrics_from(where, value, subnet):
+    """Who may scrape the LBs' metrics: one IPv4 address or network (default: the subnet's first address)."""
+    if value is None:
+        return str(subnet.network_address + 1)
+    try:
+        if not isinstance(value, str):
+            raise ValueError("not a string")
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise InputError(where, f"cluster.metrics_from: {value!r} is not an IPv4 address or network ({exc})") from None
+    return str(network.network_address) if network.prefixlen == 32 else str(network)
 
 
 def _matches(pattern, value):

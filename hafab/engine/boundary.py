@@ -187,6 +187,12 @@ def text(report):
     return "".join(shown)
 
 
+def plain(report):
+    """A report for a file (no terminal): secrets masked, controls escaped, line breaks and tabs kept,
+    no colour."""
+    return escape(redact(_PAINT_RE.sub("", str(report))))
+
+
 def line(message):
     """One line (an error, a progress event): secrets masked, every control escaped, no colour."""
     return escape(redact(_PAINT_RE.sub("", str(message))), one_line=True)

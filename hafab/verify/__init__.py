@@ -1,4 +1,6 @@
-"""`inv verify`: prove from outside that the cluster does what the seed promises (issue 5).
+"""`inv verify`: prove from outside that the cluster does what the seed promises (issue 5), and (issue 17)
+that each LB's Prometheus metrics answer this machine with every web server UP; `junit` writes the Report
+for CI.
 
 Order of work (docs/contract.md): load hosts.yaml; choose the target (the lab's ssh_config and routes through
 its bridge, or --ssh-config); then, at the same time, open one SSH connection per host and send the HTTP
@@ -41,6 +43,7 @@ def verify(inventory_path="hosts.yaml", requests=20, ssh_config=None, settle=0.0
         remotes = {h.name: pool.submit(open_connection, h.name, config) for h in hosts}
         direct = {w.name: pool.submit(prober.get, w.address, "/", timeout=probes.DIRECT_TIMEOUT)
                   for w in inventory.webs() if probes.wants_direct_probes(inventory)}
+        metrics = {lb.name: pool.submit(probes.scrape_metrics, prober, lb, password) for lb in inventory.lbs()}
         vip = probes.probe_vip(prober, inventory, requests, marker, password)
         mac = probes.vip_mac(inventory, lab_mode)
         client = vip.marker.local
@@ -49,9 +52,10 @@ def verify(inventory_path="hosts.yaml", requests=20, ssh_config=None, settle=0.0
                     for h in hosts}
         facts = {name: future.result() for name, future in gathered.items()}
         direct = {name: future.result() for name, future in direct.items()}
+        metrics = {name: future.result() for name, future in metrics.items()}
         _close(remotes)
 
-    checks = assemble(inventory, facts, vip, direct, mac, marker, client, password)
+    checks = assemble(inventory, facts, vip, direct, mac, marker, client, password, metrics)
     return Report(checks, time.monotonic() - started)
 
 

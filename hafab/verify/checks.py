@@ -5,7 +5,7 @@ probed (VipProbes, the direct requests, the VIP's MAC): one function per family 
 from dataclasses import dataclass
 
 from hafab.cluster import haproxy, keepalived, probe, roles
-from hafab.verify import judge_hosts, judge_logs, judge_stats, judge_traffic
+from hafab.verify import judge_hosts, judge_logs, judge_metrics, judge_stats, judge_traffic
 from hafab.verify.gather import parse_keepalived_state, parse_units
 from hafab.verify.report import Check
 
@@ -20,12 +20,14 @@ class VipView:
     macs: dict        # {lb: its interface's MAC}
 
 
-def assemble(inventory, facts, vip, direct, mac, marker, client, password):
-    """Every check, in the issue's order, from what was gathered."""
+def assemble(inventory, facts, vip, direct, mac, marker, client, password, metrics=None):
+    """Every check, in the issue's order, from what was gathered; `metrics`: {lb: probes.MetricsScrape}
+    (None: not scraped, no metrics checks)."""
     view = vip_view(inventory, facts, mac)
     return (ssh_checks(inventory, facts) + service_checks(inventory, facts)
             + page_checks(inventory, facts, direct) + round_robin_checks(inventory, vip)
             + vip_checks(inventory, facts, view, mac) + stats_checks(inventory, facts, vip, view.holder, password)
+            + metrics_checks(inventory, metrics, password)
             + log_checks(inventory, facts, vip, marker, client, view.holder)
             + lb_config_checks(inventory, facts) + persistence_checks(inventory, vip))
 
@@ -175,6 +177,20 @@ def _lb_stats_ids(inventory, facts):
         found[lb.name] = {"pids": [int(p) for p in sections.get("pids", "").split() if p.isdigit()],
                           "sessions": judge_stats.frontend_sessions(rows)}
     return found
+
+
+# 5b. each LB's Prometheus metrics, scraped from this machine
+
+def metrics_checks(inventory, metrics, password):
+    if metrics is None:
+        return []
+    webs = [w.name for w in inventory.webs()]
+    if password is None:
+        why = f"no stats password file {inventory.cluster['stats_password_file']}: run `inv provision`"
+        return [_check("metrics", lb.name, False, why) for lb in inventory.lbs()]
+    return [_check("metrics", lb.name, *judge_metrics.judge_metrics(metrics[lb.name].anonymous,
+                                                                    metrics[lb.name].scraped, webs, metrics[lb.name].url))
+            for lb in inventory.lbs()]
 
 
 # 6. logs

@@ -17,6 +17,9 @@ VIP_TIMEOUT = 1.0
 DEAD_AFTER = 3            # requests through the VIP without any answer: stop probing it
 COOKIE_STICKY = 6
 STATS_USER = "admin"
+METRICS_PORT = 9101       # default of the LB var haproxy_metrics_port (files/haproxy/haproxy.cfg)
+METRICS_PATH = "/metrics?scope=server"   # the server metrics only: smaller and faster than the lot
+METRICS_TIMEOUT = 2.0
 
 
 @dataclass
@@ -101,6 +104,26 @@ def _probe_stats(prober, vip, port, password, found):
         auth = probe.basic_auth(STATS_USER, password)
         found.stats_html = prober.get(vip, "/haproxy?stats", port=port, headers=auth, timeout=VIP_TIMEOUT)
         found.stats_csv = prober.get(vip, "/haproxy?stats;csv", port=port, headers=auth, timeout=VIP_TIMEOUT)
+
+
+@dataclass
+class MetricsScrape:
+    url: str
+    anonymous: object      # probe.Response of the scrape without credentials
+    scraped: object        # probe.Response of the scrape with the stats credentials
+
+
+def metrics_port(lb):
+    return int(lb.vars.get("haproxy_metrics_port", METRICS_PORT))
+
+
+def scrape_metrics(prober, lb, password):
+    """Scrape `lb`'s Prometheus endpoint from this machine, without and with the stats credentials."""
+    port = metrics_port(lb)
+    anonymous = prober.get(lb.address, METRICS_PATH, port=port, timeout=METRICS_TIMEOUT)
+    auth = probe.basic_auth(STATS_USER, password) if password else {}
+    scraped = prober.get(lb.address, METRICS_PATH, port=port, headers=auth, timeout=METRICS_TIMEOUT)
+    return MetricsScrape(f"http://{lb.address}:{port}/metrics", anonymous, scraped)
 
 
 def vip_mac(inventory, lab_mode):

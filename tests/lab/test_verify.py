@@ -98,7 +98,8 @@ def test_json_names_every_check_of_the_issue(cluster):
     names = {c["name"] for c in doc["checks"]}
     assert names >= {"ssh", "services", "web-page", "direct-blocked", "round-robin", "vip-holder",
                      "keepalived-state", "vip-arp", "stats-auth", "stats-backends", "stats-holder",
-                     "access-log", "no-health-check-logs", "haproxy-log", "nonlocal-bind", "haproxy-config"}
+                     "access-log", "no-health-check-logs", "haproxy-log", "nonlocal-bind", "haproxy-config",
+                     "metrics"}
     rr = next(c for c in doc["checks"] if c["name"] == "round-robin")
     assert "web1 15, web2 15" in rr["detail"]
 
@@ -183,8 +184,10 @@ BREAKAGES = [
              (("services", "holder", "keepalived inactive"), ("vip-holder", "backup", ""),
               ("stats-holder", "backup", "")), holder_after="backup"),
     Breakage("apache stopped on web2", on("web2", "systemctl stop apache2"), on("web2", "systemctl start apache2"),
-             {("services", "web2"), ("web-page", "web2"), ("round-robin", "vip"), ("stats-backends", "vip")},
-             (("round-robin", "vip", "never web2"), ("stats-backends", "vip", "web2 DOWN"))),
+             {("services", "web2"), ("web-page", "web2"), ("round-robin", "vip"), ("stats-backends", "vip"),
+              ("metrics", "hap1"), ("metrics", "hap2")},
+             (("round-robin", "vip", "never web2"), ("stats-backends", "vip", "web2 DOWN"),
+              ("metrics", "hap1", "web2 DOWN"), ("metrics", "hap2", "web2 DOWN"))),
     Breakage("wrong page on web1",
              on("web1", f"cp -p {PAGE} /root/index.html.verify-test && "
                         f"sed -i 's|<h1>web1</h1>|<h1>hello</h1>|' {PAGE}"),
@@ -223,8 +226,10 @@ BREAKAGES = [
              on("backup", f"mv /root/state.verify-test {keepalived.STATE_FILE}"),
              {("keepalived-state", "backup")}, seconds=5),
     Breakage("wrong stats password", write_wrong_stats_password, restore_stats_password,
-             {("stats-auth", "vip"), ("stats-backends", "vip"), ("stats-holder", "holder")},
-             (("stats-auth", "vip", "401 with the cluster's"),), seconds=0, never_shown="not-the-password"),
+             {("stats-auth", "vip"), ("stats-backends", "vip"), ("stats-holder", "holder"),
+              ("metrics", "hap1"), ("metrics", "hap2")},
+             (("stats-auth", "vip", "401 with the cluster's"), ("metrics", "hap1", "401 with the stats credentials")),
+             seconds=0, never_shown="not-the-password"),
 ]
 
 

@@ -32,6 +32,8 @@ VARIANTS = {
     "mode-tcp-source": {"mode": "tcp", "persistence": "source", "timings": "seed"},
     "block-direct-false": {"block_direct": False},
     "preempt-true": {"preempt": True},
+    "metrics-from-network": {"metrics_from": "10.20.0.0/16"},
+    "metrics-from-network-tcp": {"metrics_from": "10.20.0.7", "mode": "tcp"},
 }
 
 # What the SLS may use (Salt 3008 functions and arguments hafab implements with Salt's meaning).
@@ -482,7 +484,7 @@ def test_shell_scripts_parse(seed):
 def test_inventory_addresses_are_the_only_addresses(seed):
     """Every IPv4 address in a rendered file is one of hosts.yaml's (or loopback)."""
     inv, hosts = seed
-    known = {h.address for h in inv.hosts.values()} | {inv.cluster["vip"], "127.0.0.1"}
+    known = {h.address for h in inv.hosts.values()} | {inv.cluster["vip"], inv.cluster["metrics_from"], "127.0.0.1"}
     for host, states in hosts.items():
         for state in states.values():
             for address in re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", state.prepared.get("text", "")):
