@@ -28,12 +28,14 @@ CLUSTER_DEFAULTS = {
     "block_direct": True,
     "stats_password_file": ".secrets/stats-password",
     "keep_runs": 10,
+    "vrrp": "multicast",
 }
 CLUSTER_REQUIRED = ("vip", "subnet", "interface", "virtual_router_id")
 CLUSTER_CHOICES = {
     "timings": ("tuned", "seed"),
     "persistence": ("none", "cookie", "source"),
     "mode": ("http", "tcp"),
+    "vrrp": ("multicast", "unicast"),
 }
 HOST_KEYS = ("address", "roles", "priority", "vars")
 VARS_SCALARS = (str, int, float, bool, type(None), datetime.date)  # date covers datetime
