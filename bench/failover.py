@@ -2,6 +2,10 @@
 """Failover windows of the seed cluster, `timings: tuned` against `timings: seed`, medians of several runs.
 
     .venv/bin/python bench/failover.py [--runs 5] [--prefix 192.168.78] [--timings tuned,seed]
+                                       [--vrrp multicast,unicast] [--lb-only]
+
+`--vrrp multicast,unicast` measures each timings value with each `cluster.vrrp` value (one column per
+pair, e.g. "tuned/multicast" beside "tuned/unicast"); `--lb-only` keeps only the LB-down measures.
 
 Brings up its own lab (a copy of states/, files/ and hosts.yaml on PREFIX.0/24, taken down at the end),
 provisions it with each timings value in turn and runs `hafab.outage` scenarios on it. The probe is the
@@ -56,11 +60,22 @@ def make_tree(directory, prefix, timings):
     return path
 
 
-def set_timings(text, timings):
-    lines = [line for line in text.splitlines() if not line.strip().startswith("timings:")]
+def set_cluster_key(text, key, value):
+    lines = [line for line in text.splitlines() if not line.strip().startswith(f"{key}:")]
     at = next(i for i, line in enumerate(lines) if line.strip().startswith("subnet:"))
-    lines.insert(at + 1, f"  timings: {timings}")
+    lines.insert(at + 1, f"  {key}: {value}")
     return "\n".join(lines) + "\n"
+
+
+def set_timings(text, timings):
+    return set_cluster_key(text, "timings", timings)
+
+
+def configurations(timings_list, vrrp_list):
+    """[(column label, timings, vrrp)]: every timings value with every vrrp value."""
+    if vrrp_list == ["multicast"]:
+        return [(t, t, "multicast") for t in timings_list]
+    return [(f"{t}/{v}", t, v) for t in timings_list for v in vrrp_list]
 
 
 def master(inventory):
@@ -104,14 +119,47 @@ def cell(results):
     return text
 
 
-def main():
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per measure (default 5)")
     parser.add_argument("--prefix", default="192.168.78", help="the lab's /24 (default 192.168.78)")
     parser.add_argument("--timings", default="tuned,seed", help="comma-separated timings values to compare")
-    args = parser.parse_args()
+    parser.add_argument("--vrrp", default="multicast",
+                        help="comma-separated cluster.vrrp values to compare (default multicast)")
+    parser.add_argument("--lb-only", action="store_true", help="only the LB-down measures (on the master: "
+                        "haproxy stopped, killed or hung, the host lost, the old master back)")
+    return parser.parse_args()
+
+
+def measure(path, config, runs, measures, results, notes):
+    label_of, timings = config[0], config[1]
+    for run in range(1, runs + 1):
+        for label, kind, target, figure in measures:
+            if figure == "restore":
+                continue  # taken from the host-lost run below
+            duration = (HANG_DURATION if kind == "hang" else DURATION)[timings]
+            try:
+                report = one(path, kind, target, duration)
+            except Exception as exc:  # noqa: BLE001 - a figure is missing, the bench goes on
+                notes.append(f"{label_of} run {run} {label}: {exc}")
+                continue
+            if not report["ok"]:
+                notes.append(f"{label_of} run {run} {label}: not held/restored: {report['reasons']}")
+            results[label].append(figures(report, figure))
+            if kind == "host":
+                results["old master back (boot)"].append(figures(report, "restore"))
+            print(f"  {label_of} run {run}: {label}: failed {report['probe']['failed']}, window "
+                  f"{report['probe']['window_ms']:g} ms, restore failed {report['restore']['failed']}",
+                  file=sys.stderr)
+
+
+def main():
+    args = parse_args()
     timings_list = [t.strip() for t in args.timings.split(",") if t.strip()]
-    results = {t: {label: [] for label, *_ in MEASURES} for t in timings_list}
+    vrrp_list = [v.strip() for v in args.vrrp.split(",") if v.strip()]
+    configs = configurations(timings_list, vrrp_list)
+    measures = [m for m in MEASURES if not args.lb_only or m[2] == "master"]
+    results = {c[0]: {label: [] for label, *_ in measures} for c in configs}
     notes = []
     with tempfile.TemporaryDirectory(prefix="hafab-failover-") as tmp:
         path = make_tree(tmp, args.prefix, timings_list[0])
@@ -121,40 +169,23 @@ def main():
         try:
             print(f"bringing up a lab on {args.prefix}.0/24...", file=sys.stderr)
             inv("lab.up", "--inventory", path)
-            for timings in timings_list:
+            for config in configs:
                 with open(path) as f:
-                    text = set_timings(f.read(), timings)
+                    text = set_cluster_key(set_timings(f.read(), config[1]), "vrrp", config[2])
                 with open(path, "w") as f:
                     f.write(text)
-                print(f"provisioning timings: {timings}...", file=sys.stderr)
+                print(f"provisioning {config[0]}...", file=sys.stderr)
                 inv("provision", "--inventory", path)
                 time.sleep(2)
-                for run in range(1, args.runs + 1):
-                    for label, kind, target, figure in MEASURES:
-                        if figure == "restore":
-                            continue  # taken from the host-lost run below
-                        duration = (HANG_DURATION if kind == "hang" else DURATION)[timings]
-                        try:
-                            report = one(path, kind, target, duration)
-                        except Exception as exc:  # noqa: BLE001 - a figure is missing, the bench goes on
-                            notes.append(f"{timings} run {run} {label}: {exc}")
-                            continue
-                        if not report["ok"]:
-                            notes.append(f"{timings} run {run} {label}: not held/restored: {report['reasons']}")
-                        results[timings][label].append(figures(report, figure))
-                        if kind == "host":
-                            results[timings]["old master back (boot)"].append(figures(report, "restore"))
-                        print(f"  {timings} run {run}: {label}: failed {report['probe']['failed']}, window "
-                              f"{report['probe']['window_ms']:g} ms, restore failed {report['restore']['failed']}",
-                              file=sys.stderr)
+                measure(path, config, args.runs, measures, results[config[0]], notes)
         finally:
             lab.down(inventory, progress=lambda _: None)
     print(f"\nFailover windows, medians of {args.runs} runs (failed requests, longest failure window in ms with "
           f"min-max); probe: new connection every 10 ms, 1 s timeout")
-    width = max(len(label) for label, *_ in MEASURES)
-    print(f"{'event':<{width}}  " + "  ".join(f"{t:<48}" for t in timings_list).rstrip())
-    for label, *_ in MEASURES:
-        print(f"{label:<{width}}  " + "  ".join(f"{cell(results[t][label]):<48}" for t in timings_list).rstrip())
+    width = max(len(label) for label, *_ in measures)
+    print(f"{'event':<{width}}  " + "  ".join(f"{c[0]:<48}" for c in configs).rstrip())
+    for label, *_ in measures:
+        print(f"{label:<{width}}  " + "  ".join(f"{cell(results[c[0]][label]):<48}" for c in configs).rstrip())
     for note in notes:
         print("note: " + note)
 

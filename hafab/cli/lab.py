@@ -4,6 +4,7 @@ from invoke import Collection, task
 
 from hafab import lab as lab_api
 from hafab.cli.common import path_flag, reports_errors
+from hafab.engine.errors import InputError
 from hafab.engine.result import TaskResult
 from hafab.cluster import inventory as inventorylib
 
@@ -15,15 +16,23 @@ def load(path):
     return inventorylib.load(path_flag("--inventory", path))
 
 
-@task(auto_shortflags=False, optional=["inventory"], help={"inventory": INVENTORY_HELP})
+@task(auto_shortflags=False, optional=["inventory"],
+      help={"inventory": INVENTORY_HELP,
+            "no-multicast": "Drop IPv4 multicast (224.0.0.0/4, VRRP's 224.0.0.18) between the lab's hosts on its "
+                            "bridge, as many hosted networks do; kept until lab.up --multicast or lab.down.",
+            "multicast": "Forward multicast between the lab's hosts again (the default of a new lab)."})
 @reports_errors
-def up(c, inventory="hosts.yaml"):
+def up(c, inventory="hosts.yaml", no_multicast=False, multicast=False):
     """Boot every host of the inventory as a local Debian machine and wait until all answer SSH.
 
     Builds the base root once (cached in /var/cache/hafab), then a bridge holding the subnet's first
-    address and one systemd-nspawn machine per host. Safe to run again: running hosts are kept.
+    address and one systemd-nspawn machine per host. Safe to run again: running hosts are kept, and so is
+    the lab's multicast setting unless --no-multicast or --multicast is given.
     """
-    lab_api.up(load(inventory))
+    if no_multicast and multicast:
+        raise InputError("--no-multicast", "cannot be given together with --multicast")
+    passes = False if no_multicast else (True if multicast else None)
+    lab_api.up(load(inventory), multicast_passes=passes)
 
 
 @task(auto_shortflags=False, optional=["inventory"],
@@ -42,7 +51,8 @@ def status(c, inventory="hosts.yaml", json=False):
     inventory = load(inventory)
     report = lab_api.status(inventory)
     running = "up" if lab_api.is_up(inventory) else "down (run `inv lab.up`)"
-    lines = [f"lab {running}: bridge {report['bridge']}, subnet {report['subnet']}"]
+    lines = [f"lab {running}: bridge {report['bridge']}, subnet {report['subnet']}"
+             + (", multicast dropped between hosts" if report["multicast"] == "dropped" else "")]
     for name, host in report["hosts"].items():
         ssh = "ssh ok" if host["ssh"] else "no ssh"
         lines.append(f"  {name:<16} {host['state']:<8} {host['address']:<16} {ssh}")

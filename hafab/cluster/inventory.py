@@ -29,12 +29,14 @@ CLUSTER_DEFAULTS = {
     "stats_password_file": ".secrets/stats-password",
     "keep_runs": 10,
     "metrics_from": None,   # default: the subnet's first address (the lab bridge: the operator machine)
+    "vrrp": "multicast",
 }
 CLUSTER_REQUIRED = ("vip", "subnet", "interface", "virtual_router_id")
 CLUSTER_CHOICES = {
     "timings": ("tuned", "seed"),
     "persistence": ("none", "cookie", "source"),
     "mode": ("http", "tcp"),
+    "vrrp": ("multicast", "unicast"),
 }
 HOST_KEYS = ("address", "roles", "priority", "vars")
 VARS_SCALARS = (str, int, float, bool, type(None), datetime.date)  # date covers datetime

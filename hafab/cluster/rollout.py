@@ -127,9 +127,15 @@ class Rollout(RunHooks):
         if group != roles.LB or not self.registered[name][1]:
             return True
         # The VIP holder goes last: every other load balancer that will change must be done (a host whose
-        # run has ended is done, whether it changed or not).
-        return all(h in self.done for h, (change, _) in self.registered.items()
-                   if h != name and change and self.group(h) == roles.LB)
+        # run has ended is done, whether it changed or not). When several hold it (a split brain, e.g.
+        # multicast VRRP on a network that drops multicast), the holders go lowest priority first.
+        mine = self._lb_rank(name)
+        return all(h in self.done for h, (change, holds) in self.registered.items()
+                   if h != name and change and self.group(h) == roles.LB
+                   and (not holds or self._lb_rank(h) < mine))
+
+    def _lb_rank(self, name):
+        return (self.inventory.hosts[name].priority or 0, name)
 
     def _haproxy(self, web, state):
         """Set the web server's state on every reachable load balancer, then wait for its effect."""

@@ -47,9 +47,10 @@ def is_up(inventory):
     return _state.is_up(_load(inventory))
 
 
-def up(inventory, progress=_progress_to_stderr):
-    """Build the base if needed, then every host; returns when all answer SSH."""
-    return _lifecycle().up(_load(inventory), progress=progress)
+def up(inventory, progress=_progress_to_stderr, multicast_passes=None):
+    """Build the base if needed, then every host; returns when all answer SSH.
+    multicast_passes: False drops multicast between the hosts, True forwards it, None keeps the setting."""
+    return _lifecycle().up(_load(inventory), progress=progress, multicast_passes=multicast_passes)
 
 
 def down(inventory, purge=False, progress=_progress_to_stderr):
@@ -57,7 +58,7 @@ def down(inventory, purge=False, progress=_progress_to_stderr):
 
 
 def status(inventory):
-    """{"bridge", "subnet", "hosts": {name: {"state", "address", "ssh"}}, "vip_holder"} (docs/contract.md)."""
+    """{"bridge", "subnet", "hosts": {name: {"state", "address", "ssh"}}, "vip_holder", "multicast"}."""
     return _lifecycle().status(_load(inventory))
 
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from hafab.engine import boundary
 from hafab.engine.errors import HostError, InputError
-from hafab.lab import base, host, inotify, names, network, sshconfig, state
+from hafab.lab import base, host, inotify, multicast, names, network, sshconfig, state
 
 SSH_WAIT = 90  # seconds for every host of a lab.up to answer SSH
 
@@ -28,8 +28,11 @@ def _require_host(inventory, name):
         raise InputError(inventory.where, f"hosts: no host named {name!r}")
 
 
-def up(inventory, progress=progress_to_stderr):
-    """Build the base if needed, then the bridge and every host; wait until all answer SSH."""
+def up(inventory, progress=progress_to_stderr, multicast_passes=None):
+    """Build the base if needed, then the bridge and every host; wait until all answer SSH.
+
+    multicast_passes: False drops multicast between the lab's hosts, True forwards it again, None keeps
+    the lab's setting (a new lab forwards it)."""
     started = time.monotonic()
     _refuse_taken_subnet(inventory)
     with state.locked(inventory):
@@ -42,6 +45,7 @@ def up(inventory, progress=progress_to_stderr):
                        "inotify_before": inotify.raise_for(len(inventory.hosts))}
             state.save(inventory, current)
         network.ensure_bridge(inventory)
+        _set_multicast(inventory, current, multicast_passes, progress)
         public_key = sshconfig.ensure_key(inventory)
         sshconfig.write_config(inventory)
         booted = [name for name in inventory.hosts
@@ -54,6 +58,21 @@ def up(inventory, progress=progress_to_stderr):
     progress(f"lab: {len(inventory.hosts)} hosts answer SSH ({len(booted)} booted) "
              f"in {time.monotonic() - started:.1f}s; try `ssh -F {sshconfig.config_path(inventory)} "
              f"{next(iter(inventory.hosts))}`")
+
+
+def _set_multicast(inventory, current, passes, progress):
+    """Apply the lab's multicast setting (saved in the state as "multicast": "forwarded" | "dropped")."""
+    if passes is None:
+        passes = current.get("multicast", "forwarded") != "dropped"
+    if passes:
+        multicast.allow(inventory)
+    else:
+        multicast.drop(inventory)
+    setting = "forwarded" if passes else "dropped"
+    if current.get("multicast", "forwarded") != setting:
+        progress(f"lab: multicast {setting} between the lab's hosts on {names.bridge(inventory)}")
+    current["multicast"] = setting
+    state.save(inventory, current)
 
 
 def _refuse_taken_subnet(inventory):
@@ -131,6 +150,7 @@ def down(inventory, purge=False, progress=progress_to_stderr):
         for name in sorted(set(inventory.hosts) | set(current["hosts"])):
             _power_off(inventory, name, current["hosts"].get(name) or {})
         _remove_stray_netns(inventory)
+        multicast.allow(inventory)
         network.delete_bridge(inventory)
         shutil.rmtree(names.lab_data_dir(inventory), ignore_errors=True)
         inotify.restore(current.get("inotify_before"), other_labs=network.other_lab_bridges(inventory))
@@ -172,7 +192,7 @@ def status(inventory):
             for name, answered in zip(probes, pool.map(lambda n: sshconfig.ssh_ok(inventory, n, timeout=3), probes)):
                 hosts[name]["ssh"] = answered
     return {"bridge": names.bridge(inventory), "subnet": inventory.cluster["subnet"], "hosts": hosts,
-            "vip_holder": _vip_holder(inventory, hosts)}
+            "vip_holder": _vip_holder(inventory, hosts), "multicast": current.get("multicast", "forwarded")}
 
 
 def _vip_holder(inventory, hosts):

@@ -1,7 +1,8 @@
 """`inv drill`: every line of the seed's outage table, one after the other, restored after each.
 
-Seven scenarios on the seed cluster: each web alone, all webs, each LB alone, all LBs (kind service),
-and the first LB again with kind host (a power cut). With another inventory the same rule applies.
+The list comes from the inventory, in hosts.yaml's order: each web alone, all webs (when more than one),
+each LB alone, all LBs (when more than one), all kind service, and the first LB again with kind host (a
+power cut). The seed cluster gives seven; three LBs and two webs give eight.
 `--plot FILE.png` draws one timeline per scenario (hafab.outage.plot).
 """
 
@@ -15,7 +16,8 @@ from hafab.outage.scenario import DEFAULT_DURATION, DEFAULT_RATE, prepare
 
 
 def scenarios(inventory):
-    """[(hosts, kind)]: the seed's six (service) plus the first LB powered off (host)."""
+    """[(hosts, kind)] from the inventory: each web, all webs, each LB, all LBs (service), then the first
+    LB powered off (host). Every LB is covered whatever their number."""
     webs = [w.name for w in inventory.webs()]
     lbs = [lb.name for lb in inventory.lbs()]
     found = [([w], "service") for w in webs]

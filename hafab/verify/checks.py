@@ -127,7 +127,8 @@ def vip_view(inventory, facts, mac):
 def vip_checks(inventory, facts, view, mac):
     lbs = inventory.lbs()
     ok, detail = judge_hosts.judge_vip_holder(view.holding, {lb.name: (lb.priority, view.healthy[lb.name])
-                                                             for lb in lbs}, inventory.cluster["preempt"])
+                                                             for lb in lbs}, inventory.cluster["preempt"],
+                                              view.states, inventory.cluster.get("vrrp"))
     checks = [_check("vip-holder", view.holding[0] if len(view.holding) == 1 else "vip", ok, detail)]
     for lb in lbs:
         if not facts[lb.name].ok:

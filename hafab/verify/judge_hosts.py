@@ -22,13 +22,14 @@ def judge_units(unit_states, wanted):
 
 # --- VIP and keepalived ---------------------------------------------------------------------------
 
-def judge_vip_holder(holding, lbs, preempt):
+def judge_vip_holder(holding, lbs, preempt, states=None, vrrp=None):
     """Exactly one LB holds the VIP; with preempt the highest-priority healthy one.
-    holding: [lb names with the VIP]; lbs: {name: (priority, healthy)}."""
+    holding: [lb names with the VIP]; lbs: {name: (priority, healthy)}; states: {lb: keepalived's state};
+    vrrp: cluster.vrrp, to say why several LBs may each believe they are alone."""
     if not holding:
         return False, "no LB holds the VIP (outage)"
     if len(holding) > 1:
-        return False, f"{' and '.join(sorted(holding))} all hold the VIP (split brain)"
+        return False, split_brain(holding, states or {}, vrrp)
     holder = holding[0]
     healthy = {name: prio for name, (prio, ok) in lbs.items() if ok}
     if preempt:
@@ -41,6 +42,22 @@ def judge_vip_holder(holding, lbs, preempt):
         return True, f"{holder} holds the VIP (highest healthy priority {healthy[best]}, preempt)"
     note = "" if lbs.get(holder, (0, True))[1] else " (but it is not healthy)"
     return (not note), f"{holder} holds the VIP{note} (nopreempt: any healthy LB may)"
+
+
+def split_brain(holding, states, vrrp):
+    """The detail of a VIP held by several LBs: who, their keepalived states, and the likely cause."""
+    names = sorted(holding)
+    who = f"{names[0]} and {names[1]} both" if len(names) == 2 else ", ".join(names[:-1]) + f" and {names[-1]} all"
+    masters = [n for n in names if states.get(n) == "MASTER"]
+    detail = f"split brain: {who} hold the VIP"
+    if masters:
+        detail += f" (keepalived MASTER on {', '.join(masters)})"
+    if vrrp == "multicast":
+        detail += ": their VRRP adverts to 224.0.0.18 do not reach each other; if the network drops " \
+                  "multicast, set cluster.vrrp: unicast"
+    elif vrrp == "unicast":
+        detail += ": their unicast VRRP adverts (IP protocol 112) do not reach each other"
+    return detail
 
 
 def judge_keepalived(lb, state, holder, healthy):

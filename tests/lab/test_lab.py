@@ -69,7 +69,7 @@ def test_status_json_has_the_contract_shape(lab77, run_inv):
     result = run_inv("lab.status", "--json", "--inventory", lab77.path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert set(report) == {"bridge", "subnet", "hosts", "vip_holder"}
+    assert set(report) == {"bridge", "subnet", "hosts", "vip_holder", "multicast"}
     assert report["bridge"] == names.bridge(lab77.inventory) and len(report["bridge"]) <= 15
     assert report["subnet"] == "192.168.77.0/24"
     assert report["hosts"]["web1"] == {"state": "running", "address": "192.168.77.21", "ssh": True}

@@ -34,6 +34,11 @@ VARIANTS = {
     "preempt-true": {"preempt": True},
     "metrics-from-network": {"metrics_from": "10.20.0.0/16"},
     "metrics-from-network-tcp": {"metrics_from": "10.20.0.7", "mode": "tcp"},
+    "vrrp-unicast": {"vrrp": "unicast"},
+    "vrrp-unicast-timings-seed": {"vrrp": "unicast", "timings": "seed"},
+    "vrrp-unicast-3-lbs": {"vrrp": "unicast", "extra_lbs": 1},
+    "vrrp-unicast-4-lbs-preempt": {"vrrp": "unicast", "extra_lbs": 2, "preempt": True},
+    "vrrp-multicast-3-lbs": {"vrrp": "multicast", "extra_lbs": 1},
 }
 
 # What the SLS may use (Salt 3008 functions and arguments hafab implements with Salt's meaning).
@@ -78,10 +83,13 @@ def local_interface():
     return next((n for n in names if n != "lo"), None)
 
 
-def write_inventory(tmp_path, interface=None, **cluster):
+def write_inventory(tmp_path, interface=None, extra_lbs=0, **cluster):
+    """The seed's hosts.yaml with `cluster` keys changed and `extra_lbs` more LBs (hap3 .13 priority 99, ...)."""
     with open(SEED, encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
     data["cluster"].update(cluster)
+    for i in range(3, 3 + extra_lbs):
+        data["hosts"][f"hap{i}"] = {"address": f"192.168.50.{10 + i}", "roles": ["lb"], "priority": 102 - i}
     if interface:
         data["cluster"]["interface"] = interface
     path = tmp_path / "hosts.yaml"
@@ -89,9 +97,9 @@ def write_inventory(tmp_path, interface=None, **cluster):
     return inventory.load(str(path))
 
 
-def compile_cluster(tmp_path, interface=None, **cluster):
+def compile_cluster(tmp_path, interface=None, extra_lbs=0, **cluster):
     """{host: {state id: State}} compiled by hafab's own compiler from this repo's states/ and files/."""
-    inv = write_inventory(tmp_path, interface, **cluster)
+    inv = write_inventory(tmp_path, interface, extra_lbs, **cluster)
     compiled = minions.compile_hosts(inv, root=REPO)
     return inv, {host: {s.id: s for s in states} for host, states in compiled.items()}
 
@@ -159,11 +167,14 @@ def test_haproxy_cfg_keeps_the_seed_and_adds_the_improvements(seed):
 
 def test_keepalived_conf_from_the_inventory(seed):
     _, hosts = seed
-    for host, priority, peer in (("hap1", 101, "192.168.50.12"), ("hap2", 100, "192.168.50.11")):
+    for host, priority in (("hap1", 101), ("hap2", 100)):
         conf = text_of(hosts[host], "/etc/keepalived/keepalived.conf")
         words = directives(conf)
+        # cluster.vrrp defaults to multicast: adverts to 224.0.0.18, no unicast peers
+        assert not [w for w in words if w.startswith("unicast")], (host, words)
+        assert "192.168.50.11" not in words and "192.168.50.12" not in words
         for expected in ("vrrp_version 3", "interface eth1", "state BACKUP", "nopreempt", "virtual_router_id 51",
-                         f"priority {priority}", "advert_int 0.1", "192.168.50.10 dev eth1", peer, "chk_haproxy",
+                         f"priority {priority}", "advert_int 0.1", "192.168.50.10 dev eth1", "chk_haproxy",
                          'script "/etc/keepalived/check_haproxy.sh"', "interval 1", "fall 1", "rise 1",
                          "notify /etc/keepalived/notify.sh root", "enable_script_security", f"router_id {host}"):
             assert expected in words, (host, expected)
@@ -303,12 +314,57 @@ def test_preempt_true_starts_the_highest_priority_as_master(tmp_path):
     assert "nopreempt" not in directives(hap1) + directives(hap2)
 
 
+def unicast_block(words):
+    """(unicast_src_ip's address, [peers]) from a keepalived.conf's directives, or (None, None)."""
+    sources = [w.split()[1] for w in words if w.startswith("unicast_src_ip ")]
+    if not sources:
+        return None, None
+    start = words.index("unicast_peer {")
+    return sources[0], words[start + 1:words.index("}", start)]
+
+
+@pytest.mark.parametrize("extra_lbs,expected", [
+    (0, {"hap1": ("192.168.50.11", ["192.168.50.12"]), "hap2": ("192.168.50.12", ["192.168.50.11"])}),
+    (1, {"hap1": ("192.168.50.11", ["192.168.50.12", "192.168.50.13"]),
+         "hap2": ("192.168.50.12", ["192.168.50.11", "192.168.50.13"]),
+         "hap3": ("192.168.50.13", ["192.168.50.11", "192.168.50.12"])}),
+])
+def test_vrrp_unicast_names_each_lbs_own_address_and_its_peers(tmp_path, extra_lbs, expected):
+    _, hosts = compile_cluster(tmp_path, extra_lbs=extra_lbs, vrrp="unicast")
+    found = {}
+    for lb in expected:
+        words = directives(text_of(hosts[lb], "/etc/keepalived/keepalived.conf"))
+        found[lb] = unicast_block(words)
+        assert "check_unicast_src" in words, lb
+    assert found == expected
+    assert "/etc/keepalived/keepalived.conf" not in hosts["web1"]
+
+
+@pytest.mark.parametrize("vrrp,extra_lbs", [("multicast", 0), ("multicast", 1), ("unicast", -1)])
+def test_vrrp_without_unicast_peers(tmp_path, vrrp, extra_lbs):
+    """multicast (any number of LBs), and unicast with a single LB (nobody to send adverts to): no unicast lines."""
+    if extra_lbs < 0:
+        with open(SEED, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+        del data["hosts"]["hap2"]
+        data["cluster"]["vrrp"] = vrrp
+        (tmp_path / "hosts.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        inv = inventory.load(str(tmp_path / "hosts.yaml"))
+        hosts = {h: {s.id: s for s in states} for h, states in minions.compile_hosts(inv, root=REPO).items()}
+    else:
+        _, hosts = compile_cluster(tmp_path, extra_lbs=extra_lbs, vrrp=vrrp)
+    for lb in (name for name in hosts if name.startswith("hap")):
+        words = directives(text_of(hosts[lb], "/etc/keepalived/keepalived.conf"))
+        assert unicast_block(words) == (None, None) and "check_unicast_src" not in words, (lb, words)
+
+
 def test_more_hosts_come_from_the_inventory(tmp_path):
     """Nothing about the seed is hard-coded: a third web server and LB appear everywhere."""
     with open(SEED, encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
     data["hosts"]["web3"] = {"address": "192.168.50.23", "roles": ["web"]}
     data["hosts"]["hap3"] = {"address": "192.168.50.13", "roles": ["lb"], "priority": 99}
+    data["cluster"]["vrrp"] = "unicast"
     (tmp_path / "hosts.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     inv = inventory.load(str(tmp_path / "hosts.yaml"))
     hosts = {h: {s.id: s for s in states} for h, states in minions.compile_hosts(inv, root=REPO).items()}
