@@ -61,8 +61,9 @@ class Rollout(RunHooks):
 
     def planned(self, host, will_change, command_status):
         if self.group(host) == roles.LB:
-            self.new_webs[host] = [web.name for web in self.inventory.webs()
-                                   if command_status.get(haproxy.new_server_command(web.name)) == 0]
+            # a host that is both LB and web changes with the LBs: never waited for as a web
+            self.new_webs[host] = [web.name for web in self.inventory.webs() if self.group(web.name) == roles.WEB
+                                   and command_status.get(haproxy.new_server_command(web.name)) == 0]
         self.register(host, will_change, command_status.get(self.vip_command()) == 0)
 
     def before_change(self, host):

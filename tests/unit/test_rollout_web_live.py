@@ -92,6 +92,13 @@ def test_fact_commands_ask_each_lb_which_web_servers_it_lacks(monkeypatch):
     assert plan.new_webs["hap1"] == ["web3"]
 
 
+def test_a_host_both_lb_and_web_is_never_waited_for_as_a_new_web(monkeypatch):
+    plan, *_ = make(monkeypatch, ["web1", "web2"], ["web1"])
+    plan.inventory.hosts["hap2"] = Host("hap2", "10.0.0.12", ["lb", "web"], 100)
+    plan.planned("hap1", True, lb_status(plan, ["web1"]))
+    assert plan.new_webs["hap1"] == ["web2"]            # hap2 is a web too, but changes with the LBs
+
+
 def test_a_new_web_changes_and_answers_before_any_lb_changes(monkeypatch):
     plan, lbs, log, _, events = make(monkeypatch, ["web1", "web2", "web3"], ["web1", "web2"])
     for lb in ("hap1", "hap2"):
