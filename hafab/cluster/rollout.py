@@ -102,7 +102,9 @@ class Rollout(RunHooks):
         if self._waited(name, group):
             self.progress(name, "its turn to change")
         try:
-            if group == roles.WEB:
+            if group == roles.WEB and self._new_everywhere(name):
+                self.progress(name, f"new: no load balancer runs it in {haproxy.BACKEND} yet, nothing to drain")
+            elif group == roles.WEB:
                 self._haproxy(name, "drain")
             elif group == roles.LB:
                 self._check_new_webs(name)
@@ -116,7 +118,7 @@ class Rollout(RunHooks):
         if group is None:
             return
         try:
-            if group == roles.WEB and self.inside.get(group) == name:
+            if group == roles.WEB and self.inside.get(group) == name and not self._new_everywhere(name):
                 # A reloading Apache can miss health checks: put it back only once HAProxy has seen it
                 # healthy (still drained, checks passing) for a while, or the next web's drain finds
                 # no server left.
@@ -152,6 +154,11 @@ class Rollout(RunHooks):
         # run has ended is done, whether it changed or not).
         return all(h in self.done for h, (change, _) in self.registered.items()
                    if h != name and change and self.group(h) == roles.LB)
+
+    def _new_everywhere(self, web):
+        """Every LB's running HAProxy lacks `web` (the LBs' fact commands said so): nothing to drain."""
+        return bool(self.new_webs) and self.new_webs.keys() >= {lb.name for lb in self.inventory.lbs()} \
+            and all(web in webs for webs in self.new_webs.values())
 
     def _check_new_webs(self, lb):
         """Every web server `lb` is about to add must answer on port 80 from `lb`: else HostError."""

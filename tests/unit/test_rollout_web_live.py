@@ -110,9 +110,10 @@ def test_a_new_web_changes_and_answers_before_any_lb_changes(monkeypatch):
     time.sleep(0.6)
     assert not entered.is_set()                    # hap2 waits for web3
     plan.before_change("web3")                     # web3 is not a server anywhere yet: nothing to drain
-    assert all("web3" not in [sv for _, sv, _, _ in lb.rows] for lb in lbs.values())
-    assert (f"not a server of {haproxy.BACKEND} on hap1 yet: nothing to drain there") in [m for _, m in events]
+    assert not [c for _, c in log if "set server" in c]
+    assert ("web3", f"new: no load balancer runs it in {haproxy.BACKEND} yet, nothing to drain") in events
     plan.finished("web3")
+    assert not [c for _, c in log if "set server" in c]   # nor put back
     assert entered.wait(5) and not errors
     probes = [(lb, c) for lb, c in log if "/dev/tcp/" in c]
     assert probes == [("hap2", haproxy.port_open_command("10.0.0.23"))]
@@ -185,3 +186,19 @@ def test_nothing_removed_drains_nothing(monkeypatch):
     plan.planned("web2", False, {})
     plan.before_change("hap2")
     assert log == []
+
+
+@pytest.mark.parametrize("live_on, drained", [
+    ({"hap1": ["web1", "web2"], "hap2": ["web1", "web2"]}, False),           # new on every LB: nothing to drain
+    ({"hap1": ["web1", "web2"], "hap2": ["web1", "web2", "web3"]}, True),    # hap2 runs it already: drained
+])
+def test_a_web_is_drained_unless_no_lb_runs_it_yet(monkeypatch, live_on, drained):
+    plan, _, log, _, _ = make(monkeypatch, ["web1", "web2", "web3"], ["web1", "web2"])
+    for lb, live in live_on.items():
+        plan.planned(lb, False, lb_status(plan, live))
+    plan.planned("web1", False, {})
+    plan.planned("web2", False, {})
+    plan.planned("web3", True, {})
+    plan.before_change("web3")
+    plan.finished("web3")
+    assert bool([c for _, c in log if "web3 state drain" in c]) is drained
