@@ -22,7 +22,7 @@ from hafab.cluster import haproxy, probe
 from hafab.cluster import inventory as inventory_mod
 from hafab.lab import host, names, network
 from hafab.outage import load
-from tests.lab.conftest import REPO, Cluster, inv, require_lab
+from tests.lab.conftest import CLUSTER_PREFIX, REPO, Cluster, inv, require_lab
 
 pytestmark = pytest.mark.lab
 
@@ -36,6 +36,8 @@ LOG_TIME = re.compile(r'\[([^]]+)\] "GET ')
 def live(tmp_path_factory):
     """The seed cluster on 192.168.91.0/24, up and provisioned; torn down in `finally`, web3 or not."""
     require_lab()
+    if CLUSTER_PREFIX == PREFIX:
+        pytest.fail(f"HAFAB_TEST_CLUSTER_PREFIX={PREFIX}: this module's own lab is on {PREFIX}.0/24, pick another")
     root = str(tmp_path_factory.mktemp("weblive"))
     for name in ("states", "files"):
         shutil.copytree(os.path.join(REPO, name), os.path.join(root, name))
