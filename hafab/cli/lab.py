@@ -3,7 +3,8 @@
 from invoke import Collection, task
 
 from hafab import lab as lab_api
-from hafab.cli.common import path_flag, reports_errors
+from hafab.cli.common import path_flag, reports_errors, text_flag
+from hafab.cluster.inventory import HOSTNAME_RE
 from hafab.engine.errors import InputError
 from hafab.engine.result import TaskResult
 from hafab.cluster import inventory as inventorylib
@@ -26,8 +27,9 @@ def up(c, inventory="hosts.yaml", no_multicast=False, multicast=False):
     """Boot every host of the inventory as a local Debian machine and wait until all answer SSH.
 
     Builds the base root once (cached in /var/cache/hafab), then a bridge holding the subnet's first
-    address and one systemd-nspawn machine per host. Safe to run again: running hosts are kept, and so is
-    the lab's multicast setting unless --no-multicast or --multicast is given.
+    address and one systemd-nspawn machine per host. Safe to run again: running hosts are kept, a host
+    added to the inventory is booted without touching them (`lab.down --host NAME` removes one), and the
+    lab's multicast setting stays unless --no-multicast or --multicast is given.
     """
     if no_multicast and multicast:
         raise InputError("--no-multicast", "cannot be given together with --multicast")
@@ -35,12 +37,22 @@ def up(c, inventory="hosts.yaml", no_multicast=False, multicast=False):
     lab_api.up(load(inventory), multicast_passes=passes)
 
 
-@task(auto_shortflags=False, optional=["inventory"],
-      help={"inventory": INVENTORY_HELP, "purge": "Also delete the cached base root (rebuilt by the next lab.up)."})
+@task(auto_shortflags=False, optional=["inventory", "host"],
+      help={"inventory": INVENTORY_HELP, "purge": "Also delete the cached base root (rebuilt by the next lab.up).",
+            "host": "Remove only this host (its machine, netns, veth and disk); the others keep running. "
+                    "It may be a host already gone from the inventory that the lab still runs."})
 @reports_errors
-def down(c, inventory="hosts.yaml", purge=False):
-    """Remove every machine, network namespace, veth, mount and the bridge of the lab."""
-    lab_api.down(load(inventory), purge=purge)
+def down(c, inventory="hosts.yaml", purge=False, host=None):
+    """Remove every machine, network namespace, veth, mount and the bridge of the lab (or one host: --host)."""
+    name = text_flag("--host", host, None, "a host name")
+    if name is not None and not HOSTNAME_RE.fullmatch(name):
+        raise InputError("--host", f"{name!r} is not a host name")
+    if name is not None and purge:
+        raise InputError("--host", "removes one host: --purge goes only with a whole lab.down")
+    if name is not None:
+        lab_api.remove_host(load(inventory), name)
+    else:
+        lab_api.down(load(inventory), purge=purge)
 
 
 @task(auto_shortflags=False, optional=["inventory"],

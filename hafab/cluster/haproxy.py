@@ -41,3 +41,23 @@ def server_row(rows, server):
 def server_rows(rows):
     """{server name: row} of every server (not frontend or backend summary rows)."""
     return {row.get("svname"): row for row in rows if row.get("svname") not in SERVER_ROWS_EXCLUDED}
+
+
+def backend_servers(rows):
+    """Names of the servers HAProxy runs in the web backend now (from `show stat` rows)."""
+    return [row.get("svname") for row in rows
+            if row.get("pxname") == BACKEND and row.get("svname") not in SERVER_ROWS_EXCLUDED]
+
+
+def new_server_command(server):
+    """Shell command whose exit status is 0 when HAProxy answers stats and its web backend has no
+    server `server` yet (a web server this LB's next config adds); 1 otherwise (also with no HAProxy)."""
+    stats = runtime_command("show stat", timeout=5)
+    line = shlex.quote(f"^{BACKEND},{server},")
+    return f'out=$({stats} 2>/dev/null) && [ -n "$out" ] && ! printf "%s\\n" "$out" | grep -q {line}'
+
+
+def port_open_command(address, port=80, timeout=3):
+    """Shell command whose exit status is 0 when `address:port` accepts a TCP connection."""
+    target = shlex.quote(f"/dev/tcp/{address}/{int(port)}")
+    return f"timeout {int(timeout)} bash -c {shlex.quote('exec 3<>' + target)}"

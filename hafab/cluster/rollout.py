@@ -6,6 +6,13 @@ when its run ends, however it ended, it is done (and put back). Load balancers c
 first; web servers change one at a time, each drained in HAProxy on every load balancer first (its
 in-flight requests finish, new ones go to the others) and put back once HAProxy sees it UP again.
 Hosts of other roles are not held back. A no-op run never waits: nobody enters.
+
+Web servers come and go live. A web server of hosts.yaml that an LB's running HAProxy does not list yet
+(a new one, found by a fact command on each LB) changes first: no load balancer changes before every new
+web server of the run is done and answers on port 80 from that LB, so the reload that adds it adds a
+server that serves. A server the LBs' live backend (`show stat`) still runs but hosts.yaml no longer
+names (a removed one) is drained on every LB, its sessions given DRAIN_WAIT to end, before the first LB
+changes; each LB's reload then drops it. The removed host itself is never contacted.
 """
 
 import threading
@@ -35,6 +42,8 @@ class Rollout(RunHooks):
         self.entered = set()
         self.unknown = set()     # (lb, web): the LB's backend has no such server yet
         self.lb_remotes = {}
+        self.new_webs = {}       # lb -> web servers of hosts.yaml its live backend lacks
+        self.removed_drained = False
 
     def group(self, name):
         return roles.group(self.inventory.hosts[name])
@@ -46,9 +55,15 @@ class Rollout(RunHooks):
     # --- the engine's hooks ---------------------------------------------------------------------------
 
     def fact_commands(self, host):
-        return [self.vip_command()] if self.group(host) == roles.LB else []
+        if self.group(host) != roles.LB:
+            return []
+        return [self.vip_command()] + [haproxy.new_server_command(web.name) for web in self.inventory.webs()]
 
     def planned(self, host, will_change, command_status):
+        if self.group(host) == roles.LB:
+            # a host that is both LB and web changes with the LBs: never waited for as a web
+            self.new_webs[host] = [web.name for web in self.inventory.webs() if self.group(web.name) == roles.WEB
+                                   and command_status.get(haproxy.new_server_command(web.name)) == 0]
         self.register(host, will_change, command_status.get(self.vip_command()) == 0)
 
     def before_change(self, host):
@@ -86,19 +101,24 @@ class Rollout(RunHooks):
             self.inside[group] = name
         if self._waited(name, group):
             self.progress(name, "its turn to change")
-        if group == roles.WEB:
-            try:
+        try:
+            if group == roles.WEB and self._new_everywhere(name):
+                self.progress(name, f"new: no load balancer runs it in {haproxy.BACKEND} yet, nothing to drain")
+            elif group == roles.WEB:
                 self._haproxy(name, "drain")
-            except HostError:
-                self._release(name, group)
-                raise
+            elif group == roles.LB:
+                self._check_new_webs(name)
+                self._drain_removed_webs()
+        except HostError:
+            self._release(name, group)
+            raise
 
     def leave(self, name):
         group = self.group(name)
         if group is None:
             return
         try:
-            if group == roles.WEB and self.inside.get(group) == name:
+            if group == roles.WEB and self.inside.get(group) == name and not self._new_everywhere(name):
                 # A reloading Apache can miss health checks: put it back only once HAProxy has seen it
                 # healthy (still drained, checks passing) for a while, or the next web's drain finds
                 # no server left.
@@ -124,7 +144,11 @@ class Rollout(RunHooks):
     def _may_enter(self, name, group):
         if self.registered.keys() < self.expected or group in self.inside:
             return False
-        if group != roles.LB or not self.registered[name][1]:
+        if group != roles.LB:
+            return True
+        if any(web in self.expected and web not in self.done for web in self.new_webs.get(name, ())):
+            return False   # a new web server of this run changes first
+        if not self.registered[name][1]:
             return True
         # The VIP holder goes last: every other load balancer that will change must be done (a host whose
         # run has ended is done, whether it changed or not). When several hold it (a split brain, e.g.
@@ -136,6 +160,39 @@ class Rollout(RunHooks):
 
     def _lb_rank(self, name):
         return (self.inventory.hosts[name].priority or 0, name)
+
+    def _new_everywhere(self, web):
+        """Every LB's running HAProxy lacks `web` (the LBs' fact commands said so): nothing to drain."""
+        return bool(self.new_webs) and self.new_webs.keys() >= {lb.name for lb in self.inventory.lbs()} \
+            and all(web in webs for webs in self.new_webs.values())
+
+    def _check_new_webs(self, lb):
+        """Every web server `lb` is about to add must answer on port 80 from `lb`: else HostError."""
+        remote = self._lbs().get(lb)
+        for web in self.new_webs.get(lb, ()):
+            address = self.inventory.hosts[web].address
+            if remote is None or remote.run(haproxy.port_open_command(address), timeout=10).exit_status != 0:
+                raise HostError(f"{lb}: {web} is new to {haproxy.BACKEND} here and does not answer on "
+                                f"{address}:80 from {lb}: not adding it (provision {web} first)")
+            self.progress(lb, f"{web} is new and answers on port 80: adding it")
+
+    def _drain_removed_webs(self):
+        """Once per run, before the first LB changes: drain on every LB each server its live backend
+        runs that hosts.yaml no longer names as a web server, and wait (bounded) for its sessions."""
+        with self.cond:
+            if self.removed_drained:
+                return
+            self.removed_drained = True
+        webs = {web.name for web in self.inventory.webs()}
+        live = set()
+        for lb, remote in list(self._lbs().items()):
+            try:
+                live.update(haproxy.backend_servers(self._stat_rows(remote)))
+            except HostError as exc:
+                self.progress(lb, f"no live stats to find removed web servers: {exc}")
+        for server in sorted(live - webs):
+            self.progress(server, "not a web server of hosts.yaml any more: draining it on every LB")
+            self._haproxy(server, "drain")
 
     def _haproxy(self, web, state):
         """Set the web server's state on every reachable load balancer, then wait for its effect."""

@@ -57,6 +57,11 @@ def down(inventory, purge=False, progress=_progress_to_stderr):
     return _lifecycle().down(_load(inventory), purge=purge, progress=progress)
 
 
+def remove_host(inventory, name, progress=_progress_to_stderr):
+    """Remove one host of the running lab (of hosts.yaml, or one that left it): the others keep running."""
+    return _lifecycle().remove_host(_load(inventory), name, progress=progress)
+
+
 def status(inventory):
     """{"bridge", "subnet", "hosts": {name: {"state", "address", "ssh"}}, "vip_holder", "multicast"}."""
     return _lifecycle().status(_load(inventory))
@@ -71,4 +76,4 @@ def start_host(inventory, name):
 
 
 __all__ = ["lab_dir", "is_up", "ssh_config_path", "bridge_name", "host_netns",
-           "up", "down", "status", "stop_host", "start_host"]
+           "up", "down", "remove_host", "status", "stop_host", "start_host"]

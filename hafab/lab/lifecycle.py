@@ -41,9 +41,9 @@ def up(inventory, progress=progress_to_stderr, multicast_passes=None):
         bridge = names.bridge(inventory)
         base_dir = base.ensure(progress)
         if current is None:
-            current = {"subnet": inventory.cluster["subnet"], "bridge": bridge, "hosts": {},
-                       "inotify_before": inotify.raise_for(len(inventory.hosts))}
-            state.save(inventory, current)
+            current = {"subnet": inventory.cluster["subnet"], "bridge": bridge, "hosts": {}, "inotify_before": None}
+        _raise_inotify(current, len(set(inventory.hosts) | set(current["hosts"])))
+        state.save(inventory, current)
         network.ensure_bridge(inventory)
         _set_multicast(inventory, current, multicast_passes, progress)
         public_key = sshconfig.ensure_key(inventory)
@@ -75,6 +75,13 @@ def _set_multicast(inventory, current, passes, progress):
     state.save(inventory, current)
 
 
+def _raise_inotify(current, host_count):
+    """Enough inotify instances for every host (a host added to hosts.yaml too); the first value is kept."""
+    before = inotify.raise_for(host_count)
+    if current.get("inotify_before") is None:
+        current["inotify_before"] = before
+
+
 def _refuse_taken_subnet(inventory):
     bridge = names.bridge(inventory)
     if state.load(inventory) is None and network.link_exists(bridge):
@@ -94,7 +101,7 @@ def _start(inventory, name, current, base_dir, public_key, progress):
     host.give_identity(inventory, name, public_key)
     network.plug_host(inventory, name)
     network.flush_neighbour(inventory, name)
-    current["hosts"][name] = host.boot(inventory, name)
+    current["hosts"][name] = dict(host.boot(inventory, name), address=inventory.hosts[name].address)
     state.save(inventory, current)
     progress(f"lab: {name} booting ({inventory.hosts[name].address})")
     return True
@@ -141,6 +148,33 @@ def start_host(inventory, name):
         silent = sshconfig.wait_ssh(inventory, [name], timeout=SSH_WAIT)
     if silent:
         raise HostError(f"lab: {name} did not answer SSH within {SSH_WAIT}s")
+
+
+def remove_host(inventory, name, progress=progress_to_stderr):
+    """Remove one host of a running lab (its machine, netns, veth, overlay and disk), the others untouched.
+
+    The host may be one of hosts.yaml or one the lab still runs after it left hosts.yaml (its state file
+    knows it)."""
+    _require_up(inventory)
+    with state.locked(inventory):
+        current = state.load(inventory)
+        if name not in inventory.hosts and name not in current["hosts"]:
+            raise InputError(inventory.where, f"hosts: no host named {name!r}, and the lab runs none by that name")
+        record = current["hosts"].get(name) or {}
+        _power_off(inventory, name, record)
+        _forget_neighbour(inventory, record.get("address"))
+        shutil.rmtree(names.host_dir(inventory, name), ignore_errors=True)
+        current["hosts"].pop(name, None)
+        state.save(inventory, current)
+        _write_known_hosts(inventory)
+    running = sorted(h for h, r in current["hosts"].items() if host.running(r))
+    progress(f"lab: {name} removed (machine, netns, veth, overlay); still running: {', '.join(running) or 'none'}")
+
+
+def _forget_neighbour(inventory, address):
+    if address and network.link_exists(names.bridge(inventory)):
+        subprocess.run(["ip", "neigh", "del", address, "dev", names.bridge(inventory)], capture_output=True,
+                       timeout=10)
 
 
 def down(inventory, purge=False, progress=progress_to_stderr):

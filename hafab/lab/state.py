@@ -1,6 +1,6 @@
 """The lab's state file `.lab/state.json`, and a lock so two lab commands never interleave.
 
-Shape: {"subnet", "bridge", "inotify_before": int|null, "hosts": {name: {"pid", "started", "cgroups"}}}
+Shape: {"subnet", "bridge", "inotify_before": int|null, "hosts": {name: {"pid", "started", "cgroups", "address"}}}
 """
 
 import contextlib
