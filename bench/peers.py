@@ -15,7 +15,8 @@ file.append, file.absent. The peers run in their dry modes (pyinfra --dry, ansib
 they read the same state but can change nothing, so the lab is never touched by them; hafab runs its
 real no-op provision (the lock taken, the run recorded), which is more work, not less. Ansible runs over
 OpenSSH with ControlPersist and pipelining; a sysctl is read with `sysctl -n` (ansible.posix, which has
-the sysctl module, is not part of ansible-core).
+the sysctl module, is not part of ansible-core) and the packages with `dpkg-query -W` (the apt module's
+check mode needs python3-apt on the host, which the lab's hosts do not have and a no-op must not install).
 
 The rendered files hold the stats password: the generated trees live in a 0700 temporary directory
 removed at the end. Runs alternate (hafab, pyinfra, ansible, hafab, ...) after one warm-up each; the
@@ -104,7 +105,9 @@ for name in work["services"]:
 ANSIBLE_PLAY = '''- hosts: all
   gather_facts: false
   tasks:
-    - ansible.builtin.apt: {name: "{{ work.packages }}", state: present}
+    - ansible.builtin.command: "dpkg-query -W -- {{ work.packages | join(' ') }}"
+      changed_when: false
+      check_mode: false
     - ansible.builtin.copy: {src: "{{ item.src }}", dest: "{{ item.path }}", owner: "{{ item.user }}",
                              group: "{{ item.group }}", mode: "{{ item.mode }}"}
       loop: "{{ work.files }}"
@@ -216,8 +219,10 @@ def measure(inventory, path, ssh_config, bins, runs):
     hosts = addresses(ssh_config, list(work))
     tmp = tempfile.mkdtemp(prefix="hafab-peers-")   # mkdtemp makes it 0700
     env = dict(os.environ, ANSIBLE_PIPELINING="1", ANSIBLE_HOST_KEY_CHECKING="1", ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_CONFIG=os.devnull)
+               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_CONFIG=os.path.join(tmp, "ansible.cfg"))
     try:
+        with open(env["ANSIBLE_CONFIG"], "w") as fh:
+            fh.write("[defaults]\n")   # no ansible.cfg of the machine's is read
         write_trees(tmp, work, hosts, ssh_config)
         argvs = commands(tmp, bins, path, ssh_config, hosts)
         times = {name: [] for name in argvs}
