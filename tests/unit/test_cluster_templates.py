@@ -170,9 +170,9 @@ def test_keepalived_conf_from_the_inventory(seed):
     for host, priority in (("hap1", 101), ("hap2", 100)):
         conf = text_of(hosts[host], "/etc/keepalived/keepalived.conf")
         words = directives(conf)
-        # cluster.vrrp defaults to multicast: adverts to 224.0.0.18, no unicast peers
-        assert not [w for w in words if w.startswith("unicast")], (host, words)
-        assert "192.168.50.11" not in words and "192.168.50.12" not in words
+        # the seed's hosts.yaml sets vrrp: unicast: its own address as the source, the other LB as the peer
+        own, peer = ("192.168.50.11", "192.168.50.12") if host == "hap1" else ("192.168.50.12", "192.168.50.11")
+        assert f"unicast_src_ip {own}" in words and peer in words and own not in words, (host, words)
         for expected in ("vrrp_version 3", "interface eth1", "state BACKUP", "nopreempt", "virtual_router_id 51",
                          f"priority {priority}", "advert_int 0.1", "192.168.50.10 dev eth1", "chk_haproxy",
                          'script "/etc/keepalived/check_haproxy.sh"', "interval 1", "fall 1", "rise 1",
