@@ -61,12 +61,16 @@ def write_script(state):
                      f"chown --reference={path} -- \"$tmp\"; else chmod 644 -- \"$tmp\"; fi")
     lines += owner_commands(state, '"$tmp"', mode)
     if p.get("check_argv"):
-        # no shell, as Salt's cmd.run_all(python_shell=False): `a && b`, $VAR, globs are plain words
-        argv = " ".join(q(word) for word in p["check_argv"])
-        lines.append(f"if ! out=$({argv} \"$tmp\" 2>&1); then "
-                     f"printf '%s\\n' \"$out\"; exit 3; fi")
+        lines.append(check_line(p["check_argv"]))
     lines.append(f"mv -f -- \"$tmp\" {path}")
     return "\n".join(lines) + "\n"
+
+
+def check_line(argv):
+    """The sh line that validates "$tmp" with check_cmd's words, exit status 3 (and its output) when it
+    fails. No shell, as Salt's cmd.run_all(python_shell=False): `a && b`, $VAR, globs are plain words."""
+    words = " ".join(shlex.quote(word) for word in argv)
+    return f"if ! out=$({words} \"$tmp\" 2>&1); then printf '%s\\n' \"$out\"; exit 3; fi"
 
 
 def append_script(state):

@@ -15,6 +15,7 @@ import shlex
 
 from hafab.states.base import Outcome, Plan, StateFunction, command_failed, register
 from hafab.states.file import unified_diff
+from hafab.states.file_shell import check_line
 
 
 def _backup(state):
@@ -109,8 +110,7 @@ def _restore_script(p):
              "trap 'rm -rf -- \"$tmp\"' EXIT", "trap 'exit 130' INT TERM HUP PIPE",
              f"cp -a -- {backup} \"$tmp\""]
     if p.get("check_argv"):
-        argv = " ".join(q(word) for word in p["check_argv"])
-        lines.append(f"if ! out=$({argv} \"$tmp\" 2>&1); then printf '%s\\n' \"$out\"; exit 3; fi")
+        lines.append(check_line(p["check_argv"]))
     if not p["kind"].startswith("regular"):
         lines.append(f"rm -rf -- {path}")
     lines.append(f"mv -f -T -- \"$tmp\" {path}")
