@@ -23,3 +23,29 @@ def holds_vip_command(vip, interface=None):
 def state_command():
     """Shell command printing the current VRRP state word (MASTER, BACKUP, FAULT), or nothing."""
     return f'cut -d" " -f1 {STATE_FILE} 2>/dev/null'
+
+
+
+CONFIG = "/etc/keepalived/keepalived.conf"
+# How long an LB's VRRP state must stay unchanged to count as settled: its master-down interval
+# (3 adverts + skew: ~0.36 s with the tuned advert_int 0.1, ~3.6 s with the seed's 1 s) with a margin.
+SETTLE_SECONDS = {"tuned": 1.0, "seed": 4.0}
+
+
+def settle_command():
+    """Shell command printing "STATE EPOCH NOW CONFIG": the last transition ("x 0" when there is none),
+    the host's clock, and keepalived.conf's inode and mtime ("-" when there is none), which change
+    whenever the file is written (hafab writes a new file and renames it over the old)."""
+    return (f'set -- $(cat {STATE_FILE} 2>/dev/null) x 0; '
+            f'echo "$1 $2 $(date +%s.%N) $(stat -c %i.%Y {CONFIG} 2>/dev/null || echo -)"')
+
+
+def parse_settle(output):
+    """(state, seconds since its transition, config identity) from settle_command()'s output; state None
+    when keepalived never wrote one, the age infinite when unknown."""
+    try:
+        state, epoch, now, config = output.split()
+        age = float(now) - float(epoch)
+    except ValueError:
+        return None, float("inf"), None
+    return (None, float("inf"), config) if state == "x" else (state, age, config)

@@ -3,7 +3,8 @@
 The rollout plugs into the engine's run through its hooks (hafab.engine.hooks): hosts are gathered and
 planned in parallel; before a host makes its first change it waits for its turn (and is drained), and
 when its run ends, however it ended, it is done (and put back). Load balancers change one at a time, the ones not holding the VIP
-first; web servers change one at a time, each drained in HAProxy on every load balancer first (its
+first, and an LB whose keepalived.conf changed hands over only once its VRRP state has settled (so a
+VRRP mode switch moves the VIP to a changed LB before the holder drops it); web servers change one at a time, each drained in HAProxy on every load balancer first (its
 in-flight requests finish, new ones go to the others) and put back once HAProxy sees it UP again.
 Hosts of other roles are not held back. A no-op run never waits: nobody enters.
 
@@ -26,6 +27,8 @@ from hafab.engine.transport import connect
 DRAIN_WAIT = 10.0   # seconds for a drained server's sessions to end
 READY_WAIT = 15.0   # seconds for HAProxy to see a server UP again
 HEALTHY_FOR = 1.2   # seconds of passing health checks (two check intervals) before a server takes traffic
+VRRP_WAIT = 15.0    # seconds an LB's VRRP state may take to settle after its keepalived.conf changed
+TRANSITION_GRACE = 0.5   # seconds for the transition a keepalived reload causes to reach its state file
 
 
 class Rollout(RunHooks):
@@ -44,6 +47,7 @@ class Rollout(RunHooks):
         self.lb_remotes = {}
         self.new_webs = {}       # lb -> web servers of hosts.yaml its live backend lacks
         self.removed_drained = False
+        self.keepalived_configs = {}   # lb -> keepalived.conf's identity before it changed
 
     def group(self, name):
         return roles.group(self.inventory.hosts[name])
@@ -107,6 +111,7 @@ class Rollout(RunHooks):
             elif group == roles.WEB:
                 self._haproxy(name, "drain")
             elif group == roles.LB:
+                self.keepalived_configs[name] = self._keepalived_config(name)
                 self._check_new_webs(name)
                 self._drain_removed_webs()
         except HostError:
@@ -124,8 +129,46 @@ class Rollout(RunHooks):
                 # no server left.
                 self._wait_stat(name, lambda row: row["status"] == "DRAIN", READY_WAIT, stable=HEALTHY_FOR)
                 self._haproxy(name, "ready")
+            elif group == roles.LB:
+                self._settle_vrrp(name)
         finally:
             self._release(name, group)
+
+    def _settle_vrrp(self, lb):
+        """After `lb` rewrote its keepalived.conf (a new inode or mtime since its turn came), wait (bounded)
+        until its VRRP state has stayed the same for keepalived.SETTLE_SECONDS. A reload that replaces the instance (multicast <-> unicast) starts it
+        over as BACKUP; it takes the VIP over only after its master-down interval, and the next LB (the
+        VIP holder goes last) must not drop the VIP before that."""
+        remote = self._lbs().get(lb)
+        try:
+            state, age, config = self._vrrp_state(remote)
+            if config == self.keepalived_configs.get(lb):
+                return
+            settle = keepalived.SETTLE_SECONDS[self.inventory.cluster["timings"]]
+            time.sleep(TRANSITION_GRACE)
+            started = time.monotonic()
+            while time.monotonic() < started + VRRP_WAIT:
+                state, age, _ = self._vrrp_state(remote)
+                if age >= settle:
+                    self.progress(lb, f"VRRP settled: {state or 'no state yet'} for {settle:g} s")
+                    return
+                time.sleep(min(settle - age, 0.5))
+        except HostError as exc:
+            self.progress(lb, f"cannot read its VRRP state: {exc}; going on")
+            return
+        self.progress(lb, f"VRRP still {state or 'unknown'} and changing {VRRP_WAIT:g} s after its change; going on")
+
+    def _keepalived_config(self, lb):
+        try:
+            return self._vrrp_state(self._lbs().get(lb))[2]
+        except HostError:
+            return None
+
+    @staticmethod
+    def _vrrp_state(remote):
+        if remote is None:
+            return None, float("inf"), None
+        return keepalived.parse_settle(remote.run(keepalived.settle_command(), timeout=10).stdout)
 
     def _release(self, name, group):
         with self.cond:

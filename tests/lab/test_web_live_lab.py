@@ -2,7 +2,9 @@
 lab.up of an inventory that gained web3 boots web3 only; provision under 100 req/s through the VIP adds it
 (0 failed requests) and it serves; with web3 gone from hosts.yaml, provision under load drains it on every LB
 and drops it (0 failed, nothing reaches web3 after its drain, web3 is never contacted); lab.down --host
-removes it from the lab while the others keep running. The lab is torn down even when a test fails."""
+removes it from the lab while the others keep running. Last, the live VRRP mode switch: unicast -> multicast
+-> unicast, each provisioned under 100 req/s: 0 failed requests, one MASTER, verify passes (issue 15). The lab
+is torn down even when a test fails."""
 
 import collections
 import datetime
@@ -18,7 +20,7 @@ import time
 import pytest
 
 from hafab import lab
-from hafab.cluster import haproxy, probe
+from hafab.cluster import haproxy, keepalived, probe
 from hafab.cluster import inventory as inventory_mod
 from hafab.lab import host, names, network
 from hafab.outage import load
@@ -177,3 +179,25 @@ def test_lab_down_host_removes_web3_gone_from_hosts_yaml_and_keeps_the_others(li
     again = inv("lab.down", "--inventory", live.path, "--host", "web3", timeout=60)
     assert again.returncode == 2 and again.stderr.strip().endswith(
         "hosts: no host named 'web3', and the lab runs none by that name"), again.stderr
+
+
+def vrrp_states(cluster):
+    return {lb: cluster.ssh(lb, keepalived.state_command()).stdout.strip() for lb in ("hap1", "hap2")}
+
+
+@pytest.mark.parametrize("mode", ["multicast", "unicast"])
+def test_the_vrrp_mode_switched_live_under_load_fails_no_request(live, mode):
+    before = live.seed if mode == "unicast" else live.seed.replace("vrrp: unicast", "vrrp: multicast")
+    assert ("vrrp: " + mode) in before, "the seed's hosts.yaml no longer names its vrrp mode"
+    write(live.path, before)
+    live.inventory = inventory_mod.load(live.path)
+    result, samples = under_load(live, lambda: live.inv("provision", timeout=900))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    failed = [s for s in samples if s.failed]
+    assert len(samples) > 100 and not failed, failed[:5]
+    for lb in ("hap1", "hap2"):
+        conf = live.ssh(lb, f"cat {keepalived.CONFIG}").stdout
+        assert ("unicast_peer" in conf) is (mode == "unicast"), conf[-800:]
+    assert sorted(vrrp_states(live).values()) == ["BACKUP", "MASTER"]
+    verified = live.inv("verify", "--settle", "20", timeout=120)
+    assert verified.returncode == 0, verified.stdout[-3000:]

@@ -176,7 +176,7 @@ def test_keepalived_conf_from_the_inventory(seed):
         for expected in ("vrrp_version 3", "interface eth1", "state BACKUP", "nopreempt", "virtual_router_id 51",
                          f"priority {priority}", "advert_int 0.1", "192.168.50.10 dev eth1", "chk_haproxy",
                          'script "/etc/keepalived/check_haproxy.sh"', "interval 1", "fall 1", "rise 1",
-                         "notify /etc/keepalived/notify.sh root", "enable_script_security", f"router_id {host}"):
+                         "notify /etc/keepalived/notify.sh root", "notify_deleted", "enable_script_security", f"router_id {host}"):
             assert expected in words, (host, expected)
         assert not [w for w in words if w.startswith("weight")]  # failure = FAULT: the VIP leaves even with nopreempt
         assert "state MASTER" not in words
@@ -561,14 +561,15 @@ def test_notify_script_records_state_and_transitions(seed, tmp_path):
     (bin_dir / "logger").chmod(0o755)
     env = {**os.environ, "HAFAB_STATE_DIR": str(tmp_path / "state"),
            "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
-    for state in ("BACKUP", "MASTER"):
+    # DELETED: the instance a reload replaced (notify_deleted), reported after the new one's own state
+    for state in ("BACKUP", "MASTER", "DELETED"):
         result = subprocess.run([str(script), "INSTANCE", "VI_1", state, "101"], env=env,
                                 capture_output=True, text=True, timeout=30)
         assert result.returncode == 0, result.stderr
     current = (tmp_path / "state" / "state").read_text().split()
     assert current[0] == "MASTER" and current[2:] == ["VI_1", "101"] and float(current[1]) > 1.7e9
     transitions = (tmp_path / "state" / "transitions").read_text().splitlines()
-    assert [line.split()[0] for line in transitions] == ["BACKUP", "MASTER"]
+    assert [line.split()[0] for line in transitions] == ["BACKUP", "MASTER", "DELETED"]
     assert float(transitions[0].split()[1]) <= float(transitions[1].split()[1])
 
 

@@ -36,6 +36,11 @@ def test_haproxy_state_manages_the_config_path(seed):
     assert haproxy.CONFIG in hosts["hap1"]
 
 
+def test_keepalived_state_manages_the_config_path(seed):
+    _, hosts = seed
+    assert keepalived.CONFIG in hosts["hap1"]
+
+
 def test_state_file_is_the_notify_scripts():
     with open(os.path.join(REPO, "files", "keepalived", "notify.sh"), encoding="utf-8") as fh:
         script = fh.read()

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from hafab.cluster import haproxy, rollout
+from hafab.cluster import haproxy, keepalived, rollout
 from hafab.cluster.inventory import Host, Inventory
 from hafab.engine.errors import HostError
 from hafab.engine.transport import ExecResult
@@ -18,7 +18,7 @@ HEADER = "# pxname,svname,scur,status\n"
 
 
 class FakeLB:
-    """`show stat` from `rows`; `set server ... state drain` marks the row DRAIN and its sessions end
+    """`show stat` from `rows` (the VRRP state read answers nothing); `set server ... state drain` marks the row DRAIN and its sessions end
     (unless `sticky`); a port probe answers 0 for the addresses in `answering`. Every command is logged."""
 
     def __init__(self, name, rows, log, answering=(), sticky=False):
@@ -28,6 +28,8 @@ class FakeLB:
     def run(self, script, timeout=None):
         if "show stat" in script:
             return ExecResult(0, HEADER + "".join(",".join(row) + "\n" for row in self.rows), "")
+        if script == keepalived.settle_command():   # a read, as `show stat`: no keepalived here
+            return ExecResult(0, "", "")
         self.log.append((self.name, script))
         if "/dev/tcp/" in script:
             return ExecResult(0 if any(f"/{a}/" in script for a in self.answering) else 1, "", "")
