@@ -244,8 +244,13 @@ def _client(host, timeout, sock=None):
     try:
         # Fabric's Connection, told everything (hafab read the ssh_config itself): it reads no ssh_config
         # and no other file; its Paramiko client gets our host-key policy before it connects.
+        # connect_kwargs must be a non-empty dict of this connection's own: given an empty one, Fabric
+        # uses the shared Config's connect_kwargs, so every thread's update would land in one object
+        # (re-merged under the others' feet, another host's socket and keys in it).
+        own = {key: value for key, value in _identities(host).items() if value is not None}
+        own.update(banner_timeout=seconds, auth_timeout=seconds)
         conn = Connection(host.hostname, user=host.user, port=host.port, config=_fabric_config(),
-                          connect_timeout=seconds, connect_kwargs={})
+                          connect_timeout=seconds, connect_kwargs=own)
         client = conn.client
         policy = _HostKeyPolicy(host)
         for key in policy.known:
@@ -253,7 +258,7 @@ def _client(host, timeout, sock=None):
         client.set_missing_host_key_policy(policy)
         if sock is None:
             sock = _socket(host.hostname, host.port, seconds)
-        conn.connect_kwargs.update(sock=sock, banner_timeout=seconds, auth_timeout=seconds, **_identities(host))
+        conn.connect_kwargs["sock"] = sock
         conn.open()
         policy.refuse_revoked(client.get_transport().get_remote_server_key())
         if host.alive_interval:

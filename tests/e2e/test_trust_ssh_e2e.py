@@ -167,3 +167,35 @@ def test_proxy_jump_goes_through_the_jump_host_and_checks_its_key_too(tmp_path, 
     assert refused.returncode == 1
     assert "through jump host jump: host key of" in json.loads(refused.stdout)["errors"]["alpha"]
     assert only_hafab_lines(refused.stderr), refused.stderr
+
+
+def test_connections_made_at_once_share_no_connect_settings(tmp_path, sshd):
+    """Eight threads connect at once through the one Fabric Config: each gets its own connect_kwargs
+    (Fabric falls back to the Config's when given an empty dict; every thread's socket then landed in one
+    shared object, re-merged under the others: 'No attribute or config key found for gateway')."""
+    import threading
+
+    from hafab.engine import transport
+
+    names = [f"h{i}" for i in range(8)]
+    path = tmp_path / "ssh_config"
+    path.write_text(config_text(sshd, tmp_path / "known_hosts", names=names))
+    config = transport.load_config(str(path))
+    results, barrier = {}, threading.Barrier(len(names))
+
+    def body(name):
+        barrier.wait()
+        try:
+            remote = transport.connect(name, config)
+            results[name] = remote.run("echo $PPID", timeout=10).exit_status
+            remote.close()
+        except Exception as exc:  # noqa: BLE001 - the test reports whatever went wrong
+            results[name] = repr(exc)
+
+    threads = [threading.Thread(target=body, args=(n,)) for n in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results == {name: 0 for name in names}
+    assert dict(transport._fabric_config().connect_kwargs) == {}
