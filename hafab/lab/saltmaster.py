@@ -97,7 +97,6 @@ def master_config(inventory, export_dir):
         "user": "root",
         "auto_accept": False,
         "open_mode": False,
-        "autosign_file": None,
         "worker_threads": 2,
         "hash_type": "sha256",
         "file_roots": {"base": [os.path.join(export_dir, "file_root")]},
@@ -175,15 +174,24 @@ def _wait_listening(inventory, proc, wanted, progress):
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            last = _last_line(os.path.join(master_dir(inventory), "master.out"))
             stop(inventory, lambda _: None)
-            raise HostError(f"salt master: exited at start (code {proc.returncode}); "
-                            f"see {master_dir(inventory)}/var/log/salt/master")
+            raise HostError(f"salt master: exited at start (code {proc.returncode}): {last}")
         if wanted <= set(listening(inventory)):
             progress(f"salt master: pid {proc.pid} listening on {', '.join(sorted(wanted))} only")
             return
         time.sleep(0.5)
     stop(inventory, lambda _: None)
     raise HostError(f"salt master: not listening on {', '.join(sorted(wanted))} after {START_TIMEOUT}s")
+
+
+def _last_line(path):
+    try:
+        with open(path, errors="replace") as f:
+            lines = [line.strip() for line in f if line.strip()]
+    except OSError:
+        return "no output"
+    return lines[-1][-300:] if lines else "no output"
 
 
 def _session_members(sid, not_before):
