@@ -7,7 +7,9 @@ equals the one the host itself reports over SSH (`salt-call --local key.finger`)
 key someone else sent under that name, and it is deleted (that host fails, exit 1; the others go on).
 """
 
+import hashlib
 import json
+import os
 import shlex
 import subprocess
 import time
@@ -83,22 +85,36 @@ def host_fingerprint(inventory, host):
         raise HostError(f"{host}: salt minion: key.finger gave no fingerprint") from None
 
 
-def _salt_key(inventory, *args):
+def _salt_key(inventory, *args, parse=True):
     done = subprocess.run(saltmaster.command(inventory, "salt-key", "--out=json", *args), capture_output=True,
                           text=True, timeout=60, stdin=subprocess.DEVNULL)
     if done.returncode != 0:
         raise HostError(f"salt master: salt-key {' '.join(args)}: {done.stderr.strip()[-300:]}")
-    return json.loads(done.stdout or "{}")
+    return json.loads(done.stdout or "{}") if parse else None
+
+
+def pem_fingerprint(pem_text):
+    """The fingerprint `salt-call --local key.finger` reports: SHA-256 of the PEM's body (its non-blank
+    lines but the armour lines), in colon-separated hex.
+
+    Not `salt-key -f`'s: Salt 3008.4's salt-key hashes the PEM with its BEGIN/END lines (it reads the key
+    from its key cache, not the file), so its fingerprint never equals the minion's own for the same key.
+    """
+    lines = [line + "\n" for line in pem_text.replace("\r\n", "\n").split("\n") if line.strip()]
+    digest = hashlib.sha256("".join(lines[1:-1]).encode()).hexdigest()
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
 
 def master_fingerprint(inventory, host):
-    """(key list, fingerprint) the master holds for minion id `host` (waits, bounded, for it to arrive)."""
+    """(key list, fingerprint) of the key the master holds for minion id `host` (waits, bounded, for it)."""
     deadline = time.monotonic() + KEY_TIMEOUT
+    pki = os.path.join(saltmaster.master_dir(inventory), "etc", "salt", "pki", "master")
     while True:
         keys = _salt_key(inventory, "-L")
         for kind in ("minions", "minions_pre"):
             if host in keys.get(kind, []):
-                return kind, _salt_key(inventory, "-f", host)[kind][host]
+                with open(os.path.join(pki, kind, host)) as f:
+                    return kind, pem_fingerprint(f.read())
         if time.monotonic() > deadline:
             raise HostError(f"{host}: salt minion: its key did not reach the master in {KEY_TIMEOUT}s")
         time.sleep(1)
@@ -109,12 +125,12 @@ def accept(inventory, host):
     kind, held = master_fingerprint(inventory, host)
     own = host_fingerprint(inventory, host)
     if held != own:
-        _salt_key(inventory, "-d", host, "-y")
+        _salt_key(inventory, "-d", host, "-y", parse=False)
         on_host(inventory, host, f"systemctl disable --quiet --now {UNIT}", timeout=60)
         raise HostError(f"{host}: salt minion: the master holds a key for {host} whose fingerprint is not the "
                         "host's own: deleted it, not accepted (stopped the host's minion)")
     if kind == "minions_pre":
-        _salt_key(inventory, "-a", host, "-y")
+        _salt_key(inventory, "-a", host, "-y", parse=False)
     return own
 
 
