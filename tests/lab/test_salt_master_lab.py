@@ -193,7 +193,8 @@ def test_salt_ssh_with_the_exported_roster_applies_the_tree_to_a_fresh_host_as_t
     assert up.returncode == 0, up.stderr[-2000:]
     netguard.require_lab_route(mlab.address("web1"), lab.bridge_name(mlab.inventory))
     done = subprocess.run(saltmaster.command(mlab.inventory, "salt-ssh", "--roster-file",
-                                             os.path.join(mlab.out, "roster"), "--out=json", "--static",
+                                             os.path.join(mlab.out, "roster"), "--priv",
+                                             os.path.join(lab.lab_dir(mlab.inventory), "key"), "--out=json", "--static",
                                              "web1", "state.apply"),
                           capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL)
     try:

@@ -54,3 +54,14 @@ def test_master_keeps_everything_in_the_labs_data_dir(inventory):
 def test_minion_config_names_the_bridge_and_the_host(inventory, host):
     config = yaml.safe_load(saltminions.minion_config(inventory, host))
     assert config["master"] == "192.168.83.1" and config["id"] == host
+
+
+PEM = "-----BEGIN PUBLIC KEY-----\nAAAA\nBBBB\n-----END PUBLIC KEY-----\n"
+
+
+@pytest.mark.parametrize("text", [PEM, PEM.replace("\n", "\r\n"), "\n" + PEM + "\n\n"],
+                         ids=["plain", "crlf", "blank-lines"])
+def test_pem_fingerprint_hashes_the_body_as_key_finger_does(text):
+    import hashlib
+    digest = hashlib.sha256(b"AAAA\nBBBB\n").hexdigest()
+    assert saltminions.pem_fingerprint(text) == ":".join(digest[i:i + 2] for i in range(0, 64, 2))
