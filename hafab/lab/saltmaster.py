@@ -21,7 +21,7 @@ import time
 import yaml
 
 from hafab.engine.errors import HostError, InputError
-from hafab.lab import names, procs, saltcache
+from hafab.lab import names, procs, saltcache, sshconfig
 from hafab.lab.cache import BuiltOnce
 from hafab.lab.run import stream
 
@@ -103,8 +103,8 @@ def master_config(inventory, export_dir):
         "pillar_roots": {"base": [os.path.join(export_dir, "pillar")]},
         "log_level_logfile": "info",
         # salt-ssh (same config): the lab's key and known_hosts, never the operator's ssh_config defaults.
-        "known_hosts_file": os.path.join(names.lab_dir(inventory), "known_hosts"),
-        "ssh_priv": os.path.join(names.lab_dir(inventory), "key"),
+        "known_hosts_file": sshconfig.known_hosts_path(inventory),
+        "ssh_priv": sshconfig.key_path(inventory),
         "ssh_options": ["ControlMaster=no", "GlobalKnownHostsFile=/dev/null", "StrictHostKeyChecking=yes"],
         "ssh_log_file": os.path.join(root, "var", "log", "salt", "ssh"),
     }

@@ -24,7 +24,7 @@ import pytest
 
 from hafab import lab
 from hafab.cluster import inventory as inventory_mod
-from hafab.lab import netguard, saltmaster
+from hafab.lab import netguard, saltmaster, sshconfig
 from tests.lab.conftest import REPO, Lab, inv, require_lab
 from tests.lab.test_salt_interop import in_order, not_true, salt_cache  # noqa: F401 (fixture)
 
@@ -194,7 +194,7 @@ def test_salt_ssh_with_the_exported_roster_applies_the_tree_to_a_fresh_host_as_t
     netguard.require_lab_route(mlab.address("web1"), lab.bridge_name(mlab.inventory))
     done = subprocess.run(saltmaster.command(mlab.inventory, "salt-ssh", "--roster-file",
                                              os.path.join(mlab.out, "roster"), "--priv",
-                                             os.path.join(lab.lab_dir(mlab.inventory), "key"), "--out=json", "--static",
+                                             sshconfig.key_path(mlab.inventory), "--out=json", "--static",
                                              "web1", "state.apply"),
                           capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL)
     try:
