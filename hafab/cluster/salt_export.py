@@ -248,3 +248,23 @@ then accept the minions (ids = host names) and run `salt '*' state.apply`.
 
 (`roster` lists every host with its address and user root; give salt-ssh the key with `--priv`.)
 """
+
+
+def check_export(path, inventory):
+    """The absolute path of an export of this inventory (`inv salt.export`), kept private; InputError
+    naming the path otherwise: not a directory, not an export (no marker), a host without its pillar,
+    the directory or a pillar file readable by others than its owner."""
+    out = os.path.abspath(path)
+    if not os.path.isdir(out):
+        raise InputError("--export", f"{out} is not a directory (run `inv salt.export` first)")
+    if not os.path.isfile(os.path.join(out, MARKER)):
+        raise InputError("--export", f"{out} is not an export of `inv salt.export` (no {MARKER})")
+    for rel in ("file_root/top.sls", "pillar/top.sls", *(f"pillar/hosts/{n}.sls" for n in inventory.hosts)):
+        if not os.path.isfile(os.path.join(out, rel)):
+            raise InputError("--export", f"{out}: {rel} is missing (export again: `inv salt.export`)")
+    for rel in ("", "pillar", *(f"pillar/hosts/{n}.sls" for n in inventory.hosts)):
+        mode = os.stat(os.path.join(out, rel)).st_mode
+        if mode & 0o077:
+            raise InputError("--export", f"{os.path.join(out, rel)} is mode {stat.S_IMODE(mode):04o}: the pillar "
+                                         "holds the stats password, keep it 0700 (files 0600)")
+    return out

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from hafab.engine import boundary
 from hafab.engine.errors import HostError, InputError
-from hafab.lab import base, host, inotify, multicast, names, network, sshconfig, state
+from hafab.lab import base, host, inotify, multicast, names, network, saltmaster, sshconfig, state
 
 SSH_WAIT = 90  # seconds for every host of a lab.up to answer SSH
 
@@ -181,6 +181,7 @@ def down(inventory, purge=False, progress=progress_to_stderr):
     """Remove every machine, netns, veth, mount and the bridge of the lab; --purge drops the base too."""
     with state.locked(inventory):
         current = state.load(inventory) or {"hosts": {}}
+        saltmaster.stop(inventory, progress)  # the lab's salt-master, if one runs, dies with it
         for name in sorted(set(inventory.hosts) | set(current["hosts"])):
             _power_off(inventory, name, current["hosts"].get(name) or {})
         _remove_stray_netns(inventory)
