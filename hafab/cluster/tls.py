@@ -15,22 +15,108 @@ InputError naming the file, never the key's content.
 import datetime
 import ipaddress
 import os
+import ssl
 import stat
+import warnings
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from hafab.engine import readfile
 from hafab.engine.errors import InputError
+from hafab.engine.redact import register
 
 KEY_MODE = 0o600
 MAX_PEM = 64 * 1024
 CA_DAYS = 3650
 SERVER_DAYS = 825          # what browsers accept at most for a server certificate
 FILES = ("ca.pem", "ca.key", "server.pem", "server.key")
+SELF_SIGNED_DIR = ".secrets/tls"   # cluster.tls: self-signed, relative to hosts.yaml (git-ignored)
+# What HAProxy offers (TLS 1.2 and 1.3 only): forward-secret AEAD suites, ECDSA and RSA certificates
+CIPHERS_TLS12 = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                 "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
+CIPHERSUITES_TLS13 = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+REFUSED_VERSIONS = ("TLSv1", "TLSv1.1")
+
+
+# ---- hosts.yaml's cluster.tls -------------------------------------------------------------------
+
+def enabled(inventory):
+    return inventory.cluster.get("tls", "none") != "none"
+
+
+def check_files(root, cluster):
+    """cluster.tls: files at load: the pair (and tls_ca when given) usable, else one InputError naming
+    the setting's file as written in hosts.yaml."""
+    labels = {os.path.join(root, cluster[key]): f"{cluster[key]} (cluster.{key})"
+              for key in ("tls_cert", "tls_key", "tls_ca") if cluster.get(key)}
+    try:
+        check_pair(os.path.join(root, cluster["tls_cert"]), os.path.join(root, cluster["tls_key"]),
+                   cluster["vip"], cluster["name"])
+        if cluster.get("tls_ca"):
+            _certificate(os.path.join(root, cluster["tls_ca"]))
+    except InputError as exc:
+        raise InputError(labels.get(exc.where, exc.where), exc.message) from None
+
+
+def server_files(inventory):
+    """(certificate path, key path) HAProxy serves: made once for self-signed, checked again for files."""
+    cluster = inventory.cluster
+    if cluster["tls"] == "self-signed":
+        paths = self_signed(os.path.join(inventory.root, SELF_SIGNED_DIR), cluster["vip"], cluster["name"])
+        return paths["server.pem"], paths["server.key"]
+    check_files(inventory.root, cluster)
+    return os.path.join(inventory.root, cluster["tls_cert"]), os.path.join(inventory.root, cluster["tls_key"])
+
+
+def server_pem(inventory):
+    """HAProxy's `crt` file: the certificate (chain) then the key. The key is registered as a secret,
+    whole and line by line, so no output shows any of it."""
+    cert_path, key_path = server_files(inventory)
+    cert = readfile.read_bytes(cert_path, cert_path, limit=MAX_PEM).decode("ascii", "replace")
+    key = readfile.read_bytes(key_path, key_path, limit=MAX_PEM).decode("ascii", "replace")
+    register(key.strip())
+    for line in key.splitlines():
+        if line.strip() and not line.startswith("-----"):
+            register(line.strip())
+    return cert.rstrip("\n") + "\n" + key.rstrip("\n") + "\n"
+
+
+def pillar(inventory):
+    """What an LB's states render TLS with: the pem (a secret), its path, the port, the ciphers."""
+    from hafab.cluster import haproxy   # late: haproxy's vocabulary module imports nothing of ours
+
+    return {"tls_pem": server_pem(inventory), "tls_pem_path": haproxy.TLS_PEM, "https_port": haproxy.HTTPS_PORT,
+            "tls_ciphers": CIPHERS_TLS12, "tls_ciphersuites": CIPHERSUITES_TLS13}
+
+
+def ca_file(inventory):
+    """The CA `inv verify` and the probes check the chain against (None: the system's trust store)."""
+    cluster = inventory.cluster
+    if cluster["tls"] == "self-signed":
+        return os.path.join(inventory.root, SELF_SIGNED_DIR, "ca.pem")
+    return os.path.join(inventory.root, cluster["tls_ca"]) if cluster.get("tls_ca") else None
+
+
+def client_context(inventory, legacy=False):
+    """A client SSLContext that verifies the chain against the cluster's CA and the name. legacy=True
+    offers only TLS 1.0 and 1.1 (and lets this machine's OpenSSL offer them), to see the LB refuse them."""
+    context = ssl.create_default_context(cafile=ca_file(inventory))
+    if legacy:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+            context.maximum_version = ssl.TLSVersion.TLSv1_1
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    return context
+
+
+def refused_by_server(error):
+    """True when a handshake error is the server's protocol_version alert (not this machine refusing)."""
+    return "ALERT_PROTOCOL_VERSION" in error.upper()
 
 
 def check_pair(cert_path, key_path, vip, dns_name, now=None):
@@ -87,34 +173,62 @@ def _public(public_key):
 
 
 def self_signed(directory, vip, dns_name, now=None):
-    """{file name: path} of the cluster's CA and server pair in `directory` (made when missing or unusable)."""
+    """{file name: path} of the cluster's CA and server pair in `directory`: kept while the server pair
+    passes `check_pair` and chains to the CA; else a new server pair (a rotation: the CA stays while it is
+    valid, so clients that trust it keep trusting the new certificate) or, without a usable CA, both."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     paths = {name: os.path.join(directory, name) for name in FILES}
-    if all(os.path.exists(p) for p in paths.values()):
+    ca_pair = _usable_ca(paths, now)
+    if ca_pair and os.path.exists(paths["server.pem"]) and os.path.exists(paths["server.key"]):
         try:
             check_pair(paths["server.pem"], paths["server.key"], vip, dns_name, now=now)
+            _certificate(paths["server.pem"]).verify_directly_issued_by(ca_pair[1])
             return paths
-        except InputError:
-            pass                                   # expired or for other names: make a new pair
+        except (InputError, ValueError, TypeError, InvalidSignature):
+            pass                                   # expired, for other names or another CA: a new pair
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"hafab {dns_name} CA")])
-    ca = (_builder(ca_name, ca_name, ca_key.public_key(), now, CA_DAYS)
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-          .sign(ca_key, hashes.SHA256()))
+    if ca_pair is None:
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"hafab {dns_name} CA")])
+        ca = (_builder(ca_name, ca_name, ca_key.public_key(), now, CA_DAYS)
+              .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+              .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+              .sign(ca_key, hashes.SHA256()))
+        _write_atomically(paths["ca.key"], _key_pem(ca_key), KEY_MODE)
+        _write_atomically(paths["ca.pem"], ca.public_bytes(serialization.Encoding.PEM), KEY_MODE)
+    else:
+        ca_key, ca = ca_pair
+    issue_server(paths, ca_key, ca, vip, dns_name, now)
+    return paths
+
+
+def issue_server(paths, ca_key, ca, vip, dns_name, now):
+    """A new server key and certificate signed by the CA, written atomically (key first)."""
+    server_key = ec.generate_private_key(ec.SECP256R1())
     san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(vip)), x509.DNSName(dns_name)])
-    server = (_builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_name)]), ca_name,
+    server = (_builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_name)]), ca.subject,
                        server_key.public_key(), now, SERVER_DAYS)
               .add_extension(san, critical=False)
               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
               .sign(ca_key, hashes.SHA256()))
-    for name, data in (("ca.key", _key_pem(ca_key)), ("server.key", _key_pem(server_key)),
-                       ("ca.pem", ca.public_bytes(serialization.Encoding.PEM)),
-                       ("server.pem", server.public_bytes(serialization.Encoding.PEM))):
-        _write_atomically(paths[name], data, KEY_MODE)
-    return paths
+    _write_atomically(paths["server.key"], _key_pem(server_key), KEY_MODE)
+    _write_atomically(paths["server.pem"], server.public_bytes(serialization.Encoding.PEM), KEY_MODE)
+
+
+def _usable_ca(paths, now):
+    """(CA key, CA certificate) when both exist, match and the CA is valid for a server's lifetime."""
+    if not (os.path.exists(paths["ca.pem"]) and os.path.exists(paths["ca.key"])):
+        return None
+    try:
+        ca, key = _certificate(paths["ca.pem"]), _private_key(paths["ca.key"])
+    except InputError:
+        return None
+    if _public(key.public_key()) != _public(ca.public_key()):
+        return None
+    if ca.not_valid_after_utc <= now + datetime.timedelta(days=SERVER_DAYS) or ca.not_valid_before_utc > now:
+        return None
+    return key, ca
 
 
 def _builder(subject, issuer, public_key, now, days):
