@@ -114,6 +114,25 @@ def client_context(inventory, legacy=False):
     return context
 
 
+def client_site(inventory):
+    """How a client reaches the site on the VIP: {"port": 80} or, with TLS, HTTPS on 443 checked against
+    the cluster's CA (each request a new connection and a full handshake). InputError, before anything is
+    sent, when the self-signed CA is not made yet."""
+    from hafab.cluster import haproxy   # late, as in pillar()
+
+    if not enabled(inventory):
+        return {"port": haproxy.HTTP_PORT}
+    ca = ca_file(inventory)
+    if ca is not None and not os.path.isfile(ca):
+        raise InputError(os.path.relpath(ca, inventory.root), "missing: run `inv provision` first "
+                                                              "(cluster.tls: self-signed makes the cluster's CA)")
+    return {"port": haproxy.HTTPS_PORT, "tls": client_context(inventory)}
+
+
+def scheme(site):
+    return "https" if site.get("tls") is not None else "http"
+
+
 def refused_by_server(error):
     """True when a handshake error is the server's protocol_version alert (not this machine refusing)."""
     return "ALERT_PROTOCOL_VERSION" in error.upper()
