@@ -59,7 +59,10 @@ def check_files(root, cluster):
         if cluster.get("tls_ca"):
             _certificate(os.path.join(root, cluster["tls_ca"]))
     except InputError as exc:
-        raise InputError(labels.get(exc.where, exc.where), exc.message) from None
+        message = exc.message
+        for path, label in labels.items():
+            message = message.replace(path, label)
+        raise InputError(labels.get(exc.where, exc.where), message) from None
 
 
 def server_files(inventory):
