@@ -129,3 +129,25 @@ def test_host_vars_cannot_shadow_the_tls_pillar(tmp_path):
     with pytest.raises(InputError) as caught:
         inventory.load(str(path))
     assert "hosts.hap1.vars.tls_pem: shadows the validated key tls_pem" in str(caught.value)
+
+
+def test_a_rollback_of_the_pem_shows_no_diff_either(tmp_path):
+    """The pem's state keeps show_changes: False in the run record, and its restore shows no diff."""
+    import types
+    from hafab.engine import rollback
+    from hafab.states.file import Managed
+    from hafab.states.restore import _changes
+    _, hosts = compiled(tmp_path, tls="self-signed")
+    info = Managed().restore_info(hosts["hap1"][PEM_STATE])
+    assert info == {"check_argv": [], "show_changes": False}
+    assert "show_changes" not in Managed().restore_info(hosts["hap1"]["/etc/haproxy/haproxy.cfg"])
+    record = {"id": "20261201T000000Z-abcdef", "files": [
+        {"path": haproxy.TLS_PEM, "state": "s", "backup": "files/0", "existed": True, "kind": "regular file",
+         "mode": "600", "user": "root", "group": "root", "old_sha256": "a", **info}]}
+    p = rollback.restore_states(record, [])[0].prepared
+    file = types.SimpleNamespace(exists=True, kind="regular file", sha256="b", content="NEW KEY LINE\n",
+                                 user="root", group="root", mode="600")
+    kept = types.SimpleNamespace(exists=True, content="OLD KEY LINE\n")
+    assert _changes(p, file, kept) == {"diff": "<show_changes=False>"}
+    shown = dict(p, show_changes=True)
+    assert "OLD KEY LINE" in _changes(shown, file, kept)["diff"]
