@@ -1,15 +1,18 @@
-"""TLS certificates for the cluster (issue 17, first part; not yet wired into hosts.yaml nor haproxy.cfg).
+"""TLS for the cluster (cluster.tls in hosts.yaml; docs/contract.md "TLS").
 
 `self_signed` makes, once per cluster, a small CA and a server certificate it signs whose
-subjectAltName covers the VIP and cluster.name (what `cluster.tls: self-signed` will use): files under
-a directory of `.secrets/`, keys 0600, made atomically; when they exist and still pass `check_pair`
-they are kept as they are.
+subjectAltName covers the VIP and cluster.name (`cluster.tls: self-signed`): files in `.secrets/tls/`,
+keys 0600, made atomically; kept while they pass `check_pair` and chain to the CA, else a new server
+pair from the same CA (rotation), or a new CA too when it is missing or unusable.
 
-`check_pair` is the load-time check that `cluster.tls: files` will run on `cluster.tls_cert` and
+`check_pair` is the load-time check of `cluster.tls: files` (`check_files`) on `cluster.tls_cert` and
 `cluster.tls_key`: a PEM certificate that parses, a key file of mode 0600 holding an unencrypted PEM
 private key that matches the certificate, the certificate valid now, and its subjectAltName covering
 every required name (the VIP as an IP address, cluster.name as a DNS name). Each problem is one
 InputError naming the file, never the key's content.
+
+`pillar` is what the LBs' states render TLS with (the pem: a registered secret); `client_site` and
+`client_context` are how this machine reaches the site over HTTPS, trusting the cluster's CA.
 """
 
 import datetime
@@ -31,6 +34,7 @@ from hafab.engine.redact import register
 
 KEY_MODE = 0o600
 MAX_PEM = 64 * 1024
+MIN_SECRET_LINE = 16       # key lines at least this long are masked one by one too
 CA_DAYS = 3650
 SERVER_DAYS = 825          # what browsers accept at most for a server certificate
 FILES = ("ca.pem", "ca.key", "server.pem", "server.key")
@@ -82,8 +86,8 @@ def server_pem(inventory):
     cert = readfile.read_bytes(cert_path, cert_path, limit=MAX_PEM).decode("ascii", "replace")
     key = readfile.read_bytes(key_path, key_path, limit=MAX_PEM).decode("ascii", "replace")
     register(key.strip())
-    for line in key.splitlines():
-        if line.strip() and not line.startswith("-----"):
+    for line in key.splitlines():   # a short last line alone would mask common words (and tells nothing)
+        if len(line.strip()) >= MIN_SECRET_LINE and not line.startswith("-----"):
             register(line.strip())
     return cert.rstrip("\n") + "\n" + key.rstrip("\n") + "\n"
 
