@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Requests/s and latency through the VIP against straight to one web server: same client, same run.
+"""Requests/s and latency through the VIP, over HTTP and HTTPS, against straight to one web server: same
+client, same run.
 
     .venv/bin/python bench/throughput.py [--runs 3] [--seconds 5] [--prefix 192.168.92]
 
 Uses its own lab on PREFIX.0/24 (a copy of the project with block_direct: false, so that this machine
-may reach a web server directly), taken down at the end. The client is wrk (Debian's package), 2
-threads, 16 connections, keep-alive, bounded to --seconds per run; the runs alternate VIP, web1, ...
+may reach a web server directly, and cluster.tls: self-signed with cluster.http: serve, so that port 80
+serves beside 443), taken down at the end. The client is wrk (Debian's package), 2 threads, 16
+connections, bounded to --seconds per run; each run measures, in turn: the VIP over HTTP and over HTTPS
+with keep-alive (the cost of TLS records), both again with `Connection: close` (a new connection per
+request: over HTTPS a full handshake each, what `inv verify` and the outage probes do), and web1 direct.
 """
 
 import argparse
@@ -23,8 +27,17 @@ from hafab import lab
 from hafab.lab import netguard
 
 
-def wrk(address, seconds):
-    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", f"http://{address}/"],
+TARGETS = {   # name: (scheme, address key, extra wrk arguments)
+    "vip-http": ("http", "vip", []),
+    "vip-https": ("https", "vip", []),
+    "vip-http-close": ("http", "vip", ["-H", "Connection: close"]),
+    "vip-https-close": ("https", "vip", ["-H", "Connection: close"]),
+    "web1": ("http", "web1", []),
+}
+
+
+def wrk(url, seconds, extra=()):
+    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", *extra, url],
                          capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     latency = {p: _ms(re.search(rf"^\s+{p}%\s+(\S+)", out, re.M).group(1)) for p in ("50", "99")}
@@ -50,28 +63,31 @@ def main():
         path = os.path.join(tmp, "hosts.yaml")
         with open(os.path.join(REPO, "hosts.yaml")) as f, open(path, "w") as out:
             out.write(f.read().replace("192.168.50.", args.prefix + ".")
-                      .replace("block_direct: true", "block_direct: false"))
+                      .replace("block_direct: true", "block_direct: false\n  tls: self-signed\n  http: serve"))
         inventory = inventorylib.load(path)
-        vip, web1 = inventory.cluster["vip"], inventory.hosts["web1"].address
+        addresses = {"vip": inventory.cluster["vip"], "web1": inventory.hosts["web1"].address}
         try:
             inv("lab.up", "--inventory", path)
             inv("provision", "--inventory", path)
             inv("verify", "--inventory", path, check=False)
             bridge = lab.bridge_name(inventory)
-            for address in (vip, web1):
+            for address in addresses.values():
                 netguard.require_lab_route(address, bridge)
-            results = {"vip": [], "web1": []}
+            results = {name: [] for name in TARGETS}
             for _ in range(args.runs):
-                results["vip"].append(wrk(vip, args.seconds))
-                results["web1"].append(wrk(web1, args.seconds))
+                for name, (scheme, where, extra) in TARGETS.items():
+                    results[name].append(wrk(f"{scheme}://{addresses[where]}/", args.seconds, extra))
         finally:
             lab.down(inventory, progress=lambda _: None)
     print(f"wrk -t2 -c16, {args.seconds} s x {args.runs} runs each, medians:")
     for name, rows in results.items():
-        print(f"  {name:<5} {statistics.median(r[0] for r in rows):9.0f} req/s   "
+        print(f"  {name:<16} {statistics.median(r[0] for r in rows):9.0f} req/s   "
               f"p50 {statistics.median(r[1] for r in rows):6.2f} ms   p99 {statistics.median(r[2] for r in rows):6.2f} ms")
-    ratio = statistics.median(v[0] / w[0] for v, w in zip(results["vip"], results["web1"]))
-    print(f"  VIP / direct throughput ratio: {ratio:.2f}")
+    for top, bottom, label in (("vip-http", "web1", "VIP (HTTP) / direct"),
+                               ("vip-https", "vip-http", "HTTPS / HTTP, keep-alive"),
+                               ("vip-https-close", "vip-http-close", "HTTPS / HTTP, a new connection per request")):
+        ratio = statistics.median(a[0] / b[0] for a, b in zip(results[top], results[bottom]))
+        print(f"  {label} throughput ratio: {ratio:.2f}")
 
 
 if __name__ == "__main__":

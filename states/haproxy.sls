@@ -8,6 +8,23 @@ haproxy-pkg:
       - haproxy
       - socat
 
+{%- if pillar.get('tls', 'none') != 'none' %}
+# cluster.tls: the certificate then its private key, as HAProxy's `crt` file: root only, never shown in
+# a diff. A new certificate (rotation) reloads haproxy: connections in flight finish.
+{{ pillar['tls_pem_path'] }}:
+  file.managed:
+    - source: salt://haproxy/cluster.pem
+    - template: jinja
+    - user: root
+    - group: root
+    - mode: '0600'
+    - makedirs: True
+    - dir_mode: '0700'
+    - show_changes: False
+    - require:
+      - pkg: haproxy-pkg
+{%- endif %}
+
 # Validated with `haproxy -c -f <new file>` before it replaces the live one; holds the stats
 # password, so only root and the haproxy group can read it.
 /etc/haproxy/haproxy.cfg:
@@ -20,6 +37,9 @@ haproxy-pkg:
     - check_cmd: haproxy -c -f
     - require:
       - pkg: haproxy-pkg
+{%- if pillar.get('tls', 'none') != 'none' %}
+      - file: {{ pillar['tls_pem_path'] }}
+{%- endif %}
 
 haproxy-service:
   service.running:
@@ -30,3 +50,6 @@ haproxy-service:
       - pkg: haproxy-pkg
     - watch:
       - file: /etc/haproxy/haproxy.cfg
+{%- if pillar.get('tls', 'none') != 'none' %}
+      - file: {{ pillar['tls_pem_path'] }}
+{%- endif %}

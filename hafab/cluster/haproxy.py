@@ -12,6 +12,10 @@ CONFIG = "/etc/haproxy/haproxy.cfg"
 BACKEND = "webservers"                   # `backend webservers`: the web servers, one `server` line each
 ADMIN_SOCKET = "/run/haproxy/admin.sock"  # `stats socket ... level admin`: the runtime API
 SERVER_ROWS_EXCLUDED = ("FRONTEND", "BACKEND")
+HTTP_PORT = 80                           # `bind *:80` of frontend http-in (cluster.http: off drops it with TLS)
+HTTPS_PORT = 443                         # `bind *:443 ssl crt ...` when cluster.tls is not none
+TLS_PEM = "/etc/haproxy/tls/cluster.pem"  # the certificate and key HAProxy serves (root, 0600)
+HSTS = "strict-transport-security"       # the header HTTPS answers carry when cluster.http: redirect
 
 
 def runtime_command(command, timeout=2):

@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from hafab.cluster import secrets
+from hafab.cluster import secrets, tls
 from hafab.engine import yamlio
 from hafab.engine.errors import InputError
 
@@ -30,6 +30,11 @@ CLUSTER_DEFAULTS = {
     "keep_runs": 10,
     "metrics_from": None,   # default: the subnet's first address (the lab bridge: the operator machine)
     "vrrp": "multicast",
+    "tls": "none",          # none | self-signed | files (hafab/cluster/tls.py)
+    "http": None,           # port 80: redirect | serve | off (default: redirect with TLS, serve without)
+    "tls_cert": None,       # cluster.tls: files: the certificate (PEM, inside the repository)
+    "tls_key": None,        # ... and its private key (PEM, unencrypted, mode 0600)
+    "tls_ca": None,         # ... and, optionally, the CA inv verify checks the chain against
 }
 CLUSTER_REQUIRED = ("vip", "subnet", "interface", "virtual_router_id")
 CLUSTER_CHOICES = {
@@ -37,7 +42,10 @@ CLUSTER_CHOICES = {
     "persistence": ("none", "cookie", "source"),
     "mode": ("http", "tcp"),
     "vrrp": ("multicast", "unicast"),
+    "tls": ("none", "self-signed", "files"),
 }
+HTTP_CHOICES = ("redirect", "serve", "off")
+TLS_FILE_KEYS = ("tls_cert", "tls_key", "tls_ca")
 HOST_KEYS = ("address", "roles", "priority", "vars")
 VARS_SCALARS = (str, int, float, bool, type(None), datetime.date)  # date covers datetime
 
@@ -177,7 +185,43 @@ def _cluster(where, raw, path):
     problem = secrets.path_problem(os.path.dirname(os.path.abspath(path)), cluster["stats_password_file"])
     if problem:
         raise InputError(where, f"cluster.stats_password_file: {cluster['stats_password_file']!r} {problem}")
+    _tls(where, cluster, path)
     return cluster
+
+
+def _tls(where, cluster, path):
+    """cluster.tls, cluster.http and (tls: files) the certificate files, checked now: nothing is sent
+    with a pair that does not match, has expired or does not cover the VIP and cluster.name."""
+    tls_on = cluster["tls"] != "none"
+    if cluster["http"] is None:
+        cluster["http"] = "redirect" if tls_on else "serve"
+    if cluster["http"] not in HTTP_CHOICES:
+        raise InputError(where, f"cluster.http: {cluster['http']!r} must be one of {', '.join(HTTP_CHOICES)}")
+    if not tls_on and cluster["http"] != "serve":
+        raise InputError(where, f"cluster.http: {cluster['http']!r} needs cluster.tls: self-signed or files "
+                                "(without TLS port 80 serves)")
+    if tls_on and cluster["mode"] != "http":
+        raise InputError(where, "cluster.tls: HAProxy terminates TLS in cluster.mode: http only (mode tcp "
+                                "passes the connections through)")
+    given = [key for key in TLS_FILE_KEYS if cluster[key] is not None]
+    if cluster["tls"] != "files":
+        if given:
+            raise InputError(where, f"cluster.{given[0]}: only used with cluster.tls: files")
+        return
+    root = os.path.dirname(os.path.abspath(path))
+    for key in TLS_FILE_KEYS:
+        if cluster[key] is None:
+            if key == "tls_ca":
+                continue
+            raise InputError(where, f"cluster.{key}: missing (required with cluster.tls: files)")
+        if isinstance(cluster[key], str):
+            no_control_characters(where, f"cluster.{key}", cluster[key])
+        problem = secrets.path_problem(root, cluster[key])
+        if problem:
+            raise InputError(where, f"cluster.{key}: {cluster[key]!r} {problem}")
+        if not os.path.isfile(os.path.join(root, cluster[key])):
+            raise InputError(where, f"cluster.{key}: {cluster[key]!r} is not a file")
+    tls.check_files(root, cluster)
 
 
 def _metrics_from(where, value, subnet):
@@ -273,6 +317,8 @@ def _validated_keys(key):
     keys = {name: f"cluster.{name}" for name in CLUSTER_REQUIRED + tuple(CLUSTER_DEFAULTS)}
     keys.update({name: f"{key}.{name}" for name in ("address", "roles", "priority")})
     keys.update(hosts="hosts", stats_password="stats_password (read from cluster.stats_password_file)")
+    keys.update({name: f"{name} (from cluster.tls)" for name in
+                 ("tls_pem", "tls_pem_path", "https_port", "tls_ciphers", "tls_ciphersuites")})
     return keys
 
 

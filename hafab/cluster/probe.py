@@ -8,12 +8,18 @@ done when the prober is made, so the safe path is the easy one.
     prober = Prober(inventory)                      # lab: routes checked here, InputError if not
     one = prober.get(vip, "/")                      # one request
     many = prober.many(vip, 200, rate=200)          # N requests, paced, bounded in time
+    https = prober.get(vip, "/", port=443, tls=context)   # HTTPS: a new connection and a full handshake
+
+Over HTTPS (`tls`: an ssl.SSLContext) every request makes a new TLS session (no session is offered for
+resumption), the chain and the name (`server_name`, default the address) are checked by the context, and
+the Response says the protocol version and whether the session was resumed.
 """
 
 import base64
 import http.client
 import re
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -49,6 +55,8 @@ class Response:
     error: str = ""               # "refused", "timeout", "reset", ... when status is None
     local: tuple = ("", 0)        # this machine's (address, port) of the connection
     server: str | None = None     # the web server that answered, from a header or the page's <h1>
+    tls_version: str = ""         # HTTPS: the protocol the handshake agreed ("TLSv1.3")
+    tls_resumed: bool = False     # HTTPS: the session was resumed (never, as no session is offered)
 
     @property
     def answered(self):
@@ -74,17 +82,35 @@ def basic_auth(user, password):
     return {"Authorization": f"Basic {token}"}
 
 
-def request(address, path="/", port=80, headers=None, timeout=DEFAULT_TIMEOUT, method="GET"):
+class _HTTPSConnection(http.client.HTTPConnection):
+    """HTTPS to an address, the certificate checked for `server_name` (an IP address or a DNS name)."""
+
+    def __init__(self, address, port, timeout, context, server_name):
+        super().__init__(address, port, timeout=timeout)
+        self._context, self._server_name = context, server_name
+
+    def connect(self):
+        super().connect()
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self._server_name)
+
+
+def request(address, path="/", port=80, headers=None, timeout=DEFAULT_TIMEOUT, method="GET", tls=None,
+            server_name=None):
     """One request on a new connection (closed afterwards). Never raises for network errors.
 
     Low-level: sends without any route check. Use a Prober, which checks lab routes first.
     """
     started = time.monotonic()
     response = Response(address=address, path=path, started=started)
-    conn = http.client.HTTPConnection(address, port, timeout=timeout)
+    if tls is None:
+        conn = http.client.HTTPConnection(address, port, timeout=timeout)
+    else:
+        conn = _HTTPSConnection(address, port, timeout, tls, server_name or address)
     try:
         conn.connect()
         response.local = conn.sock.getsockname()[:2]
+        if tls is not None:
+            response.tls_version, response.tls_resumed = conn.sock.version() or "", conn.sock.session_reused
         sent = {"User-Agent": USER_AGENT, "Connection": "close"}
         sent.update(headers or {})
         conn.request(method, path, headers=sent)
@@ -101,6 +127,10 @@ def request(address, path="/", port=80, headers=None, timeout=DEFAULT_TIMEOUT, m
         response.error = "reset"
     except (socket.timeout, TimeoutError):
         response.error = f"timeout after {timeout:g} s"
+    except ssl.SSLCertVerificationError as exc:
+        response.error = f"certificate not trusted: {exc.verify_message}"
+    except ssl.SSLError as exc:
+        response.error = f"TLS handshake failed: {exc.reason or exc}"
     except (http.client.HTTPException, OSError) as exc:
         response.error = f"{type(exc).__name__}: {exc}".rstrip(": ")
     finally:
@@ -138,14 +168,16 @@ class Prober:
         with self._lock:
             self._checked.update(todo)
 
-    def get(self, address, path="/", port=80, headers=None, timeout=None, method="GET"):
-        """One request on a new connection -> Response."""
+    def get(self, address, path="/", port=80, headers=None, timeout=None, method="GET", tls=None,
+            server_name=None):
+        """One request on a new connection -> Response (HTTPS with `tls`, an ssl.SSLContext)."""
         if address not in self._checked:
             self.allow([address])
-        return request(address, path, port=port, headers=headers, timeout=timeout or self.timeout, method=method)
+        return request(address, path, port=port, headers=headers, timeout=timeout or self.timeout, method=method,
+                       tls=tls, server_name=server_name)
 
     def many(self, address, count, path="/", port=80, headers=None, rate=None, workers=1, timeout=None,
-             deadline=None, on_response=None):
+             deadline=None, on_response=None, tls=None):
         """`count` requests to address, each on a new connection; Responses in the order they were sent.
 
         rate: requests per second (None = back to back); workers: requests in flight at most (use more
@@ -172,7 +204,7 @@ class Prober:
                     time.sleep(delay)
             if time.monotonic() >= stop_at:
                 return
-            results[i] = request(address, path, port=port, headers=headers, timeout=timeout)
+            results[i] = request(address, path, port=port, headers=headers, timeout=timeout, tls=tls)
             if on_response:
                 on_response(i, results[i])
 

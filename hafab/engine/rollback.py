@@ -45,7 +45,7 @@ def _restore_state(record, entry, force):
         "user": entry.get("user", ""), "group": entry.get("group", ""),
         "old_sha256": entry.get("old_sha256", ""), "new_sha256": entry.get("new_sha256", ""),
         "exists_after": bool(entry.get("exists_after")), "check_argv": list(entry.get("check_argv") or []),
-        "force": force,
+        "force": force, "show_changes": entry.get("show_changes", True),
     }
     return State(id=f"rollback {path}", name=path, module="file", fun="restored", args={}, sls=SLS,
                  file=f"run {record['id']}", prepared=prepared)

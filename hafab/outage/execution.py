@@ -102,7 +102,8 @@ def _observers(plan, fleet):
     seconds = BASELINE + plan.duration + restore_budget + 5
     holds = lab_vip_check(inventory) if plan.where == "lab" else ssh_vip_check(inventory, fleet)
     watcher = VipWatcher(lb_names, holds, interval=0.05, max_seconds=seconds + 5)
-    traffic = Load(plan.prober, inventory.cluster["vip"], rate=plan.rate, timeout=1.0, max_seconds=seconds)
+    traffic = Load(plan.prober, inventory.cluster["vip"], rate=plan.rate, timeout=1.0, max_seconds=seconds,
+                   **(plan.site or {}))
     return watcher, traffic
 
 

@@ -1,6 +1,6 @@
 """Bounded load on the VIP while an outage runs, and a watcher of which load balancer holds the VIP.
 
-`Load` sends one GET per new connection (hafab.cluster.probe: routes of lab addresses are checked by the
+`Load` sends one GET per new connection (over HTTPS with `tls`: a full handshake each; hafab.cluster.probe: routes of lab addresses are checked by the
 Prober before anything is sent) at a steady rate from worker threads, and records each request's send
 time, status, the web server that answered, and its latency. It is bounded in count and in time: it stops
 at `max_requests` or `max_seconds`, whichever comes first, even if nobody calls stop().
@@ -53,7 +53,7 @@ class Load:
     """Steady-rate requests to `address` until stop(), max_requests or max_seconds."""
 
     def __init__(self, prober, address, rate=200, timeout=1.0, max_seconds=120, max_requests=None,
-                 path="/"):
+                 path="/", port=80, tls=None):
         if not 0 < rate <= MAX_RATE:
             raise InputError("--rate", f"{rate!r} must be more than 0 and at most {MAX_RATE} per second")
         if not 0 < max_seconds <= MAX_SECONDS:
@@ -65,6 +65,8 @@ class Load:
         self.max_seconds = float(max_seconds)
         self.max_requests = min(int(max_requests or rate * max_seconds + 1), MAX_REQUESTS)
         self.path = path
+        # what prober.get is given beyond the defaults (plain HTTP on port 80 adds nothing)
+        self.site = {k: v for k, v in (("port", port), ("tls", tls)) if v not in (80, None)}
         self.samples = []
         self.started = None
         self._lock = threading.Lock()
@@ -94,7 +96,7 @@ class Load:
             self._pool.submit(self._one, due)
 
     def _one(self, due):
-        response = self.prober.get(self.address, self.path, timeout=self.timeout)
+        response = self.prober.get(self.address, self.path, timeout=self.timeout, **self.site)
         sample = Sample(sent=response.started, status=response.status, server=response.server,
                         latency=response.latency, error=response.error, due=due)
         with self._lock:

@@ -1,5 +1,6 @@
 """The outage report: docs/contract.md's outage object (+ extra fields) from a Record, and its text."""
 
+from hafab.cluster import tls
 from hafab.outage import figures
 from hafab.outage.judging import judge, settled_samples, tail_seconds
 from hafab.outage.scenario import expectation
@@ -19,7 +20,7 @@ def build_report(plan, record, healed, restored, restore_problems):
     restore = figures.summarize(figures.between(record.samples, record.t_restore), record.interval)
     restore.update({"seconds": round(record.t_healthy - record.t_restore, 2) if record.t_healthy else None,
                     "problems": restore_problems[:5]})
-    return {
+    report = {
         "scenario": plan.name,
         "hosts": list(plan.hosts),
         "kind": plan.kind,
@@ -42,13 +43,17 @@ def build_report(plan, record, healed, restored, restore_problems):
         "break_s": round(record.t_broken - record.t_break, 3),
         "load_max_lag_ms": figures.max_lag_ms(record.samples),
     }
+    if tls.scheme(plan.site or {}) == "https":
+        report["scheme"] = "https"   # cluster.tls: every probe a new connection and a full TLS handshake
+    return report
 
 
 def text(report):
     """A few lines for a person."""
     probe = report["probe"]
     verdict = "held" if report["held"] else "NOT held"
-    lines = [f"{report['scenario']}: {verdict} - expected: {report['expected']}"]
+    lines = [f"{report['scenario']}: {verdict} - expected: {report['expected']}"
+             + (" (probed over HTTPS, a new handshake per request)" if report.get("scheme") == "https" else "")]
     served = ", ".join(f"{k} {v}" for k, v in probe["served_by"].items()) or "nobody"
     statuses = ", ".join(f"{k}: {v}" for k, v in probe["statuses"].items()) or "none"
     errors = ", ".join(f"{k}: {v}" for k, v in probe.get("errors", {}).items())

@@ -12,7 +12,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 
-from hafab.cluster import reach, roles
+from hafab.cluster import reach, roles, tls
 from hafab.cluster.inventory import load as load_inventory
 from hafab.cluster.probe import Prober
 from hafab.engine.errors import InputError
@@ -37,6 +37,7 @@ class OutagePlan:
     ssh_config: str
     where: str                # "lab" | "vagrant" | "ssh"
     prober: Prober
+    site: dict = None         # how the load reaches the VIP: {"port": 80} or HTTPS (tls.client_site)
 
     @property
     def name(self):
@@ -86,7 +87,8 @@ def prepare(inventory, hosts, kind="service", duration=DEFAULT_DURATION, rate=DE
             raise InputError("--kind", "host: only the lab or a Vagrant setup (Vagrantfile next to hosts.yaml "
                                        "and vagrant installed) can power hosts back on; refusing")
     prober = Prober(inventory, lab=not ssh_config)
-    return OutagePlan(inventory, hosts, kind, duration, rate, restore, config, where, prober)
+    site = tls.client_site(inventory)   # with TLS: the cluster's CA must be there, else exit 2 before anything
+    return OutagePlan(inventory, hosts, kind, duration, rate, restore, config, where, prober, site)
 
 
 @dataclass

@@ -177,7 +177,10 @@ class Managed(StateFunction):
         return [state.prepared["path"]] if plan.action in ("write", "meta") else []
 
     def restore_info(self, state):
-        return {"check_argv": list(state.prepared.get("check_argv") or [])}
+        info = {"check_argv": list(state.prepared.get("check_argv") or [])}
+        if not state.args.get("show_changes", True):
+            info["show_changes"] = False       # a rollback of this file shows no diff either
+        return info
 
     def apply(self, state, plan, host):
         p = state.prepared

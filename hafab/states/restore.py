@@ -91,7 +91,9 @@ def _drift(p, now):
 def _changes(p, now, kept):
     changes = {}
     if not now.exists or (p.get("old_sha256") and now.sha256 != p["old_sha256"]):
-        if p["kind"].startswith("regular"):
+        if p["kind"].startswith("regular") and not p.get("show_changes", True):
+            changes["diff"] = "<show_changes=False>"   # the state that wrote it showed none (a secret file)
+        elif p["kind"].startswith("regular"):
             changes["diff"] = unified_diff(now.content if now.exists else None, kept.content or "", p["path"])
         else:
             changes["restored"] = f"{p['kind']} {p['path']}"

@@ -4,8 +4,8 @@ probed (VipProbes, the direct requests, the VIP's MAC): one function per family 
 
 from dataclasses import dataclass
 
-from hafab.cluster import haproxy, keepalived, probe, roles
-from hafab.verify import judge_hosts, judge_logs, judge_metrics, judge_stats, judge_traffic
+from hafab.cluster import haproxy, keepalived, probe, roles, tls
+from hafab.verify import judge_hosts, judge_logs, judge_metrics, judge_stats, judge_tls, judge_traffic
 from hafab.verify.gather import parse_keepalived_state, parse_units
 from hafab.verify.report import Check
 
@@ -25,7 +25,7 @@ def assemble(inventory, facts, vip, direct, mac, marker, client, password, metri
     (None: not scraped, no metrics checks)."""
     view = vip_view(inventory, facts, mac)
     return (ssh_checks(inventory, facts) + service_checks(inventory, facts)
-            + page_checks(inventory, facts, direct) + round_robin_checks(inventory, vip)
+            + page_checks(inventory, facts, direct) + round_robin_checks(inventory, vip) + tls_checks(inventory, vip)
             + vip_checks(inventory, facts, view, mac) + stats_checks(inventory, facts, vip, view.holder, password)
             + metrics_checks(inventory, metrics, password)
             + log_checks(inventory, facts, vip, marker, client, view.holder)
@@ -101,6 +101,24 @@ def round_robin_checks(inventory, vip):
         return []
     return [_check("round-robin", "vip", *judge_traffic.judge_round_robin(vip.rounds,
                                                                            [w.name for w in inventory.webs()]))]
+
+
+# 3b. HTTPS (cluster.tls): chain and names, old protocols refused, new sessions, port 80
+
+def tls_checks(inventory, vip):
+    if vip.tls is None:
+        return []
+    cluster = inventory.cluster
+    ca = tls.ca_file(inventory)
+    shown = None if ca is None else ca.replace(inventory.root + "/", "")
+    first = next((r for r in vip.rounds if r.answered), vip.rounds[0] if vip.rounds else vip.marker)
+    https_ok = next((r for r in vip.rounds if r.status == 200), None)
+    return [_check("tls-chain", "vip", *judge_tls.judge_chain(first, f"IP {cluster['vip']}", shown)),
+            _check("tls-name", "vip", *judge_tls.judge_chain(vip.tls.by_name, f"DNS {cluster['name']}", shown)),
+            _check("tls-legacy-refused", "vip", *judge_tls.judge_legacy_refused(vip.tls.legacy)),
+            _check("tls-sessions", "vip", *judge_tls.judge_sessions(vip.rounds)),
+            _check("port-80", "vip", *judge_tls.judge_port80(cluster["http"], cluster["vip"], vip.tls.port80,
+                                                             vip.tls.stats80, https_ok))]
 
 
 # 4. VIP ownership, keepalived's view, ARP
