@@ -11,7 +11,7 @@ import time
 from hafab.cluster import inventory as inventorylib
 from hafab.cluster import minions, reach
 from hafab.cluster.rollout import Rollout
-from hafab.engine import output, runner
+from hafab.engine import output, render, runner
 from hafab.engine.errors import EXIT_CHANGES, InputError
 from hafab.engine.hooks import NO_HOOKS
 from hafab.engine.journal import JournalSettings, new_run_id
@@ -31,6 +31,7 @@ def provision(inventory_path="hosts.yaml", hosts=None, roles=None, check=False, 
     chosen = inventory.select(hosts, roles)
     if not chosen:
         raise InputError(inventory.where, "no host matches --hosts/--roles")
+    render.cache_writes(not check)   # --check writes nothing locally but the secret: it only reads the cache
     compiled = minions.compile_hosts(inventory, chosen)
     config = reach.ssh_config_for(inventory, chosen, ssh_config)
     result = run_states(inventory, compiled, config, check=check, timeout=timeout, colour=colour,

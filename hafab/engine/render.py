@@ -6,12 +6,33 @@ import os
 import jinja2
 import yaml
 
-from hafab.engine import paths, readfile, sandbox
+from hafab.engine import codecache, paths, readfile, sandbox
 from hafab.engine.redact import redact
 from hafab.engine.errors import InputError
 
 _environments = {}  # root -> Environment (in practice one per process)
 _templates = {}     # (root, filename, source) -> compiled Template, shared by every host
+_code_caches = {}   # (directory, writes) -> CodeCache (compiled templates kept on disk between runs)
+_cache_writes = []  # [True] once this process may fill the disk cache (cache_writes)
+
+
+def cache_writes(allowed):
+    """Whether this process may write the disk cache of compiled templates: only a run that may write
+    locally says yes (a real provision); otherwise (the default, and `--check`) it is only read."""
+    _cache_writes[:] = [True] if allowed else []
+    for env in _environments.values():
+        env.bytecode_cache = code_cache()
+
+
+def code_cache():
+    """The on-disk cache of compiled templates (hafab.engine.codecache), or None when it is off."""
+    directory = codecache.default_directory()
+    if directory is None:
+        return None
+    key = (directory, bool(_cache_writes))
+    if key not in _code_caches:
+        _code_caches[key] = codecache.CodeCache(directory, writes=key[1])
+    return _code_caches[key]
 
 
 def environment(root):
@@ -26,17 +47,22 @@ def environment(root):
         )
         env.filters["json"] = lambda value: json.dumps(value, sort_keys=True)
         env.filters["yaml"] = lambda value: yaml.safe_dump(value, default_flow_style=True).strip()
+        env.bytecode_cache = code_cache()   # imported templates (files of the tree) are cached too
         _environments[root] = env
     return env
 
 
-def render_string(root, source, filename, variables):
-    """Render Jinja source; any error becomes an InputError naming `filename:line` (or the imported file's)."""
+def render_string(root, source, filename, variables, cached=False):
+    """Render Jinja source; any error becomes an InputError naming `filename:line` (or the imported file's).
+
+    `cached`: the source is a file of the tree (never text rendered from the pillar), so its compiled
+    code may be kept on disk (hafab.engine.codecache)."""
     env = environment(root)
     try:
         template = _templates.get((root, filename, source))
         if template is None:
-            code = env.compile(source, name=filename, filename=filename)
+            cache = env.bytecode_cache if cached else None
+            code = cache.compiled(env, source, filename) if cache else env.compile(source, name=filename, filename=filename)
             template = env.template_class.from_code(env, code, env.make_globals(None))
             _templates[(root, filename, source)] = template
         with sandbox.time_budget():
@@ -175,7 +201,7 @@ class RenderContext:
     def _render_path(self, abs_path, extra, where):
         rel = self.relative(abs_path)
         source = readfile.read_text(abs_path, rel)
-        return render_string(self.root, source, rel, self.variables(extra))
+        return render_string(self.root, source, rel, self.variables(extra), cached=True)
 
     def source_path(self, url, where):
         """`salt://NAME` -> `<root>/files/NAME`; a missing file is bad input naming the state and url."""

@@ -61,7 +61,7 @@ def load(root):
     """Render and parse states/top.sls into its targets, in file order; every named SLS must exist."""
     path = paths.require_inside(os.path.join(root, TOP), os.path.join(root, "states"), root)
     source = readfile.read_text(path, TOP)
-    data = yamlio.load(render.render_string(root, source, TOP, {}), TOP)
+    data = yamlio.load(render.render_string(root, source, TOP, {}, cached=True), TOP)
     if not isinstance(data, dict) or "base" not in data:
         raise InputError(TOP, "must be a mapping with the 'base' environment")
     for env in data:

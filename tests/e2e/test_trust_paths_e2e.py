@@ -80,8 +80,9 @@ def snapshot(base):
 
 @pytest.mark.parametrize("case,make,words,makes_secret", HOSTILE, ids=[c[0] for c in HOSTILE])
 def test_hostile_tree_check_exits_2_and_writes_nothing_outside(tmp_path, listener, case, make, words,  # noqa: F811
-                                                                makes_secret):
+                                                                makes_secret, monkeypatch):
     port, accepted = listener
+    monkeypatch.setenv("HAFAB_CACHE_DIR", str(tmp_path / "cache"))   # --check only reads the template cache
     tree, outside = tmp_path / "a" / "b" / "tree", tmp_path / "outside"
     tree.mkdir(parents=True)
     outside.mkdir()
