@@ -10,7 +10,7 @@ INV := $(VENV)/bin/inv
 APT_PACKAGES := systemd-container debootstrap dpkg-dev openssh-server iproute2 haproxy keepalived \
 	apache2 nftables vagrant vagrant-libvirt wrk sudo
 
-.PHONY: demo test deps apt venv bytecode lab-down bench clean
+.PHONY: demo test deps apt venv startup bytecode lab-down bench clean
 
 demo: deps
 	$(INV) lab.up
@@ -23,7 +23,7 @@ demo: deps
 test: deps
 	$(PY) -m pytest -q tests
 
-deps: apt venv bytecode
+deps: apt venv startup bytecode
 
 apt:
 	@bash .ci/apt-install $(APT_PACKAGES)
@@ -44,6 +44,12 @@ bench: deps
 	$(PY) bench/first.py
 	$(PY) bench/throughput.py
 	$(PY) bench/failover.py
+
+# One line in the venv's site-packages (hafab-startup.pth) runs hafab/cli/startup.py when `inv` starts,
+# before Invoke loads: Invoke's vendored PyYAML and unittest.mock + asyncio are then not loaded (see the
+# module). Only the inv program is touched; any other Python of the venv skips the line.
+startup: venv
+	$(PY) hafab/cli/startup.py > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/hafab-startup.pth"
 
 # hafab's modules byte-compiled ahead (gitignored __pycache__/): a task then starts without compiling them,
 # even where PYTHONDONTWRITEBYTECODE keeps Python from saving what it compiles (~60 ms of each start here).
