@@ -37,11 +37,11 @@ def spread(values):
 
 
 def many_hosts_inventory(directory, webs, prefix="192.168.90"):
-    """A copy of the project with 2 LBs and `webs` web servers on its own /24."""
+    """A copy of the project with 2 LBs and `webs` web servers on its own /24 (PREFIX.0/24)."""
     for name in ("states", "files"):
         shutil.copytree(os.path.join(REPO, name), os.path.join(directory, name))
     lines = ["cluster:", "  name: bench", f"  vip: {prefix}.10", f"  subnet: {prefix}.0/24",
-             "  interface: eth1", "  virtual_router_id: 90", "hosts:",
+             "  interface: eth1", f"  virtual_router_id: {prefix.rsplit('.', 1)[1]}", "hosts:",
              f"  hap1: {{address: {prefix}.11, roles: [lb], priority: 101}}",
              f"  hap2: {{address: {prefix}.12, roles: [lb], priority: 100}}"]
     lines += [f"  web{i}: {{address: {prefix}.{20 + i}, roles: [web]}}" for i in range(1, webs + 1)]
@@ -51,14 +51,35 @@ def many_hosts_inventory(directory, webs, prefix="192.168.90"):
     return path
 
 
-@contextlib.contextmanager
-def provisioned_lab(hosts):
-    """hosts.yaml path of a provisioned lab of `hosts` hosts; the seed's own lab when hosts == 4.
+def seed_copy(directory, prefix):
+    """hosts.yaml of a copy of the seed (states, files, hosts.yaml) on PREFIX.0/24."""
+    for name in ("states", "files"):
+        shutil.copytree(os.path.join(REPO, name), os.path.join(directory, name))
+    with open(os.path.join(REPO, "hosts.yaml")) as f:
+        text = f.read().replace("192.168.50.", prefix + ".").replace(
+            "virtual_router_id: 51", f"virtual_router_id: {prefix.rsplit('.', 1)[1]}")
+    path = os.path.join(directory, "hosts.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
 
+
+@contextlib.contextmanager
+def provisioned_lab(hosts, prefix=None, path=None):
+    """hosts.yaml path of a provisioned lab of `hosts` hosts: with hosts == 4 the seed's own lab, or a
+    copy of the seed on PREFIX.0/24 when a prefix is given; else 2 LBs and hosts - 2 web servers on
+    PREFIX.0/24 (default 192.168.90).
+
+    `path`: that hosts.yaml instead (its lab is used as it is when up).
     A lab this function brings up, it also takes down.
     """
     with tempfile.TemporaryDirectory(prefix="hafab-bench-") as tmp:
-        path = os.path.join(REPO, "hosts.yaml") if hosts == 4 else many_hosts_inventory(tmp, hosts - 2)
+        if path:
+            pass
+        elif hosts == 4:
+            path = seed_copy(tmp, prefix) if prefix else os.path.join(REPO, "hosts.yaml")
+        else:
+            path = many_hosts_inventory(tmp, hosts - 2, prefix or "192.168.90")
         inventory = inventorylib.load(path)
         started_here = not lab.is_up(inventory)
         try:

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """No-op `inv provision` on the lab: whole-process time (median of several runs) and where it goes.
 
-    .venv/bin/python bench/noop.py [--hosts N] [--runs 5]
+    .venv/bin/python bench/noop.py [--hosts N] [--runs 5] [--prefix 192.168.90]
 
-N = 4 uses hosts.yaml (the seed cluster; its lab is brought up if it is down); other N generate an
-inventory of 2 LBs and N-2 web servers on 192.168.90.0/24 for the run. The baseline printed beside the
+N = 4 uses hosts.yaml (the seed cluster; its lab is brought up if it is down), or a copy of it on
+PREFIX.0/24 when --prefix is given; other N generate an inventory of 2 LBs and N-2 web servers on
+PREFIX.0/24 (default 192.168.90) for the run. The baseline printed beside the
 figure is parallel `ssh HOST true` to the same hosts (OpenSSH, new connections), measured in the same run.
 """
 
@@ -58,8 +59,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hosts", type=int, default=4, help="number of hosts (default 4: the seed)")
     parser.add_argument("--runs", type=int, default=5, help="counted runs (default 5)")
+    parser.add_argument("--prefix", help="the lab's /24, e.g. 192.168.90 (default: the seed's hosts.yaml "
+                                         "for 4 hosts, 192.168.90 otherwise)")
+    parser.add_argument("--inventory", help="a hosts.yaml to use instead (its lab is kept when it is up)")
     args = parser.parse_args()
-    with provisioned_lab(args.hosts) as path:
+    with provisioned_lab(args.hosts, args.prefix, args.inventory) as path:
         timed("provision", "--inventory", path)  # warm-up
         whole, baseline = [], []
         for _ in range(args.runs):

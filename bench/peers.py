@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from common import INV, REPO, inv
+from common import INV, REPO, inv, seed_copy
 
 from hafab import lab
 
@@ -200,18 +200,6 @@ def main():
             measure(inventory, path, lab.ssh_config_path(inventory), bins, args.runs)
         finally:
             lab.down(inventory, progress=lambda _: None)
-
-
-def seed_copy(directory, prefix):
-    """hosts.yaml of a copy of the seed (states, files, hosts.yaml) on PREFIX.0/24."""
-    for name in ("states", "files"):
-        shutil.copytree(os.path.join(REPO, name), os.path.join(directory, name))
-    with open(os.path.join(REPO, "hosts.yaml")) as f:
-        text = f.read().replace("192.168.50.", prefix + ".").replace("virtual_router_id: 51", "virtual_router_id: 91")
-    path = os.path.join(directory, "hosts.yaml")
-    with open(path, "w") as f:
-        f.write(text)
-    return path
 
 
 def measure(inventory, path, ssh_config, bins, runs):
