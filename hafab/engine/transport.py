@@ -109,10 +109,14 @@ if ! flock -n 9; then
 fi
 printf '%s\n' {owner} > $owner 2>/dev/null
 echo locked
-( {then}
-) 9>&-
-cat >/dev/null
+{{ {then}
+}} 9>&-
+while read -r _; do :; done
 """
+# After "locked": the `then` script runs in this shell (a brace group, not a subshell: no fork), fd 9
+# closed for it (the shell keeps its copy close-on-exec, so no command it starts holds the lock); then
+# the shell waits, with its own `read` (no `cat` process), for our channel to close, which ends it and
+# the lock.
 
 
 class _LockReader:
