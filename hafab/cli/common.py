@@ -11,7 +11,6 @@ import sys
 
 from invoke import Exit
 
-from hafab.cluster import inventory
 from hafab.engine import boundary
 from hafab.engine.errors import EXIT_FAILED, HafabError, InputError
 from hafab.engine.result import TaskResult
@@ -84,11 +83,20 @@ def names_flag(flag, value, pattern, what):
     return names
 
 
+def hostname_re():
+    """The inventory's host-name pattern (the inventory code loads when a task runs, not for `inv --list`)."""
+    from hafab.cluster.inventory import HOSTNAME_RE
+
+    return HOSTNAME_RE
+
+
 def path_flag(flag, value):
     """A path flag's value (None stays None): not empty, no control character; InputError otherwise."""
     if value is None:
         return None
     _given(flag, value, "a path")
+    from hafab.cluster import inventory  # loaded when a task runs, not for `inv --list`
+
     inventory.no_control_characters(flag, "", value)
     return value
 

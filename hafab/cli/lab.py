@@ -2,19 +2,24 @@
 
 from invoke import Collection, task
 
-from hafab import lab as lab_api
-from hafab.cli.common import path_flag, reports_errors, text_flag
-from hafab.cluster.inventory import HOSTNAME_RE
+from hafab.cli.common import hostname_re as _hostname_re, path_flag, reports_errors, text_flag
 from hafab.engine.errors import InputError
 from hafab.engine.result import TaskResult
-from hafab.cluster import inventory as inventorylib
 
 INVENTORY_HELP = "Path of the inventory file (default: hosts.yaml)."
 
 
 def load(path):
     """The inventory named by --inventory (checked: exit 2 when given without a value)."""
+    from hafab.cluster import inventory as inventorylib  # the cluster and lab code load when a task runs
+
     return inventorylib.load(path_flag("--inventory", path))
+
+
+def _lab():
+    from hafab import lab
+
+    return lab
 
 
 @task(auto_shortflags=False, optional=["inventory"],
@@ -34,7 +39,7 @@ def up(c, inventory="hosts.yaml", no_multicast=False, multicast=False):
     if no_multicast and multicast:
         raise InputError("--no-multicast", "cannot be given together with --multicast")
     passes = False if no_multicast else (True if multicast else None)
-    lab_api.up(load(inventory), multicast_passes=passes)
+    _lab().up(load(inventory), multicast_passes=passes)
 
 
 @task(auto_shortflags=False, optional=["inventory", "host"],
@@ -45,14 +50,14 @@ def up(c, inventory="hosts.yaml", no_multicast=False, multicast=False):
 def down(c, inventory="hosts.yaml", purge=False, host=None):
     """Remove every machine, network namespace, veth, mount and the bridge of the lab (or one host: --host)."""
     name = text_flag("--host", host, None, "a host name")
-    if name is not None and not HOSTNAME_RE.fullmatch(name):
+    if name is not None and not _hostname_re().fullmatch(name):
         raise InputError("--host", f"{name!r} is not a host name")
     if name is not None and purge:
         raise InputError("--host", "removes one host: --purge goes only with a whole lab.down")
     if name is not None:
-        lab_api.remove_host(load(inventory), name)
+        _lab().remove_host(load(inventory), name)
     else:
-        lab_api.down(load(inventory), purge=purge)
+        _lab().down(load(inventory), purge=purge)
 
 
 @task(auto_shortflags=False, optional=["inventory"],
@@ -61,8 +66,8 @@ def down(c, inventory="hosts.yaml", purge=False, host=None):
 def status(c, inventory="hosts.yaml", json=False):
     """Show each host (running or stopped, address, SSH ok) and which load balancer holds the VIP."""
     inventory = load(inventory)
-    report = lab_api.status(inventory)
-    running = "up" if lab_api.is_up(inventory) else "down (run `inv lab.up`)"
+    report = _lab().status(inventory)
+    running = "up" if _lab().is_up(inventory) else "down (run `inv lab.up`)"
     lines = [f"lab {running}: bridge {report['bridge']}, subnet {report['subnet']}"
              + (", multicast dropped between hosts" if report["multicast"] == "dropped" else "")]
     for name, host in report["hosts"].items():
@@ -79,7 +84,7 @@ def status(c, inventory="hosts.yaml", json=False):
 @reports_errors
 def stop(c, host, inventory="hosts.yaml", power_cut=False):
     """Power one host off: all its processes stop and its address stops answering; its disk is kept."""
-    lab_api.stop_host(load(inventory), host, power_cut=power_cut)
+    _lab().stop_host(load(inventory), host, power_cut=power_cut)
 
 
 @task(auto_shortflags=False,
@@ -87,7 +92,7 @@ def stop(c, host, inventory="hosts.yaml", power_cut=False):
 @reports_errors
 def start(c, host, inventory="hosts.yaml"):
     """Power one host back on, with its files, and wait until it answers SSH."""
-    lab_api.start_host(load(inventory), host)
+    _lab().start_host(load(inventory), host)
 
 
 lab_collection = Collection("lab", up, down, status, stop, start)

@@ -2,8 +2,7 @@
 
 from invoke import task
 
-from hafab.cli.common import names_flag, number_flag, path_flag, reports_errors, text_flag
-from hafab.cluster.inventory import HOSTNAME_RE
+from hafab.cli.common import hostname_re as _hostname_re, names_flag, number_flag, path_flag, reports_errors, text_flag
 from hafab.engine import boundary
 from hafab.engine.result import TaskResult
 
@@ -51,7 +50,7 @@ def outage(c, host=None, kind="service", duration=None, rate=None, json=False, n
 
     duration, rate = _duration_and_rate(duration, rate)
     kind = text_flag("--kind", kind, "service", f"one of {', '.join(KINDS)}")
-    record = run(path_flag("--inventory", inventory), names_flag("--host", host, HOSTNAME_RE, "host name"),
+    record = run(path_flag("--inventory", inventory), names_flag("--host", host, _hostname_re(), "host name"),
                  kind=kind, duration=duration, rate=rate, restore=not no_restore,
                  ssh_config=path_flag("--ssh-config", ssh_config), progress=_progress)
     return TaskResult(bool(record.report["ok"]), record.report, text(record.report) + "\n")

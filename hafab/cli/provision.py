@@ -5,7 +5,6 @@ import sys
 from invoke import task
 
 from hafab.cli.common import names_flag, number_flag, path_flag, reports_errors
-from hafab.cluster.inventory import HOSTNAME_RE, ROLE_RE
 
 MAX_TIMEOUT = 86400  # seconds: a day
 
@@ -29,6 +28,7 @@ MAX_TIMEOUT = 86400  # seconds: a day
 def provision(c, hosts=None, roles=None, check=False, json=False, ssh_config=None, inventory="hosts.yaml",
               timeout=None, detailed_exitcode=False):
     """Apply states/top.sls to the hosts: changes only what differs, reports like Salt's highstate."""
+    from hafab.cluster.inventory import HOSTNAME_RE, ROLE_RE
     from hafab.cluster.provision import provision as run_provision  # the engine loads only when a task runs
 
     return run_provision(path_flag("--inventory", inventory),

@@ -4,8 +4,7 @@ import sys
 
 from invoke import task
 
-from hafab.cli.common import names_flag, number_flag, path_flag, reports_errors, text_flag
-from hafab.cluster.inventory import HOSTNAME_RE
+from hafab.cli.common import hostname_re as _hostname_re, names_flag, number_flag, path_flag, reports_errors, text_flag
 
 SSH_HELP = "ssh_config file for real hosts (default: the lab's .lab/ssh_config while it is up)."
 INVENTORY_HELP = "Path of the inventory file (default: hosts.yaml)."
@@ -22,7 +21,7 @@ def history(c, hosts=None, json=False, ssh_config=None, inventory="hosts.yaml"):
     """Show each host's runs, newest first: id, when, who, what changed (one SSH round trip per host)."""
     from hafab.cluster.history import history as run_history
 
-    return run_history(path_flag("--inventory", inventory), hosts=names_flag("--hosts", hosts, HOSTNAME_RE, "host name"),
+    return run_history(path_flag("--inventory", inventory), hosts=names_flag("--hosts", hosts, _hostname_re(), "host name"),
                        ssh_config=path_flag("--ssh-config", ssh_config))
 
 
@@ -46,6 +45,6 @@ def rollback(c, run=None, last=False, hosts=None, check=False, force=False, json
     from hafab.cluster.rollback import rollback as run_rollback
 
     return run_rollback(path_flag("--inventory", inventory), run=text_flag("--run", run, None, "a run id"), last=last,
-                        hosts=names_flag("--hosts", hosts, HOSTNAME_RE, "host name"), check=check, force=force,
+                        hosts=names_flag("--hosts", hosts, _hostname_re(), "host name"), check=check, force=force,
                         ssh_config=path_flag("--ssh-config", ssh_config),
                         timeout=number_flag("--timeout", timeout, 1, 86400, 600), colour=sys.stdout.isatty())

@@ -3,7 +3,6 @@
 from invoke import Collection, task
 
 from hafab.cli.common import path_flag, reports_errors
-from hafab.cluster.inventory import load
 from hafab.engine import boundary
 from hafab.engine.result import TaskResult
 
@@ -26,6 +25,8 @@ def export(c, out="out/salt", inventory="hosts.yaml"):
     from hafab.cluster import salt_export
 
     out = path_flag("--out", out)
+    from hafab.cluster.inventory import load
+
     path = salt_export.export(load(path_flag("--inventory", inventory)), out=out, progress=_progress)
     return TaskResult(True, str(path), f"{path}\n")
 
