@@ -52,8 +52,8 @@ def install():
 def pth_line(path):
     """The one line of hafab-startup.pth that runs this file (at `path`) for the inv program only."""
     return ("import os, sys; p, g = " + repr(path) + ", {'__name__': '_hafab_startup'}; "
-            "os.path.basename((sys.orig_argv + ['', ''])[1]) in ('inv', 'invoke') and os.path.isfile(p) "
-            "and (exec(compile(open(p).read(), p, 'exec'), g) or g['install']())\n")
+            "os.path.basename((sys.argv or [''])[0]) in ('inv', 'invoke') and 'invoke.vendor.yaml' not in sys.modules "
+            "and os.path.isfile(p) and (exec(compile(open(p).read(), p, 'exec'), g) or g['install']())\n")
 
 
 if __name__ == "__main__":   # `python hafab/cli/startup.py`: print the .pth line for this file

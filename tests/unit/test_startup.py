@@ -7,9 +7,15 @@ import os
 import subprocess
 import sys
 
+import invoke
 import pytest
 
 from hafab.cli import startup
+
+# The probes run without the interpreter's own site step (-S: a hafab-startup.pth that `make` put in this
+# venv must not act first), with Invoke's directory on the path; the probe processes the test's .pth.
+SITE_PACKAGES = os.path.dirname(os.path.dirname(invoke.__file__))
+ENV = dict(os.environ, PYTHONPATH=SITE_PACKAGES)
 
 PROBE = """
 import site, sys, json
@@ -40,8 +46,8 @@ def run_as(tmp_path, program):
     (site_dir / "hafab-startup.pth").write_text(startup.pth_line(os.path.abspath(startup.__file__)))
     script = tmp_path / program
     script.write_text(PROBE)
-    result = subprocess.run([sys.executable, str(script), str(site_dir), str(tmp_path / "invoke.yaml")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-S", str(script), str(site_dir), str(tmp_path / "invoke.yaml")],
+                            capture_output=True, text=True, timeout=60, env=ENV)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -61,7 +67,8 @@ def test_a_missing_startup_file_is_a_no_op(tmp_path):
     script = tmp_path / "inv"
     script.write_text("import site, sys; site.addsitedir(sys.argv[1]); import invoke; "
                       "print('unittest.mock' in sys.modules)")
-    result = subprocess.run([sys.executable, str(script), str(site_dir)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-S", str(script), str(site_dir)], capture_output=True, text=True,
+                            timeout=60, env=ENV)
     assert (result.returncode, result.stdout.strip(), result.stderr) == (0, "True", "")
 
 
