@@ -41,7 +41,4 @@ def require_lab_routes(inventory, addresses):
     """Every lab address must be routed through the lab bridge, or nothing is sent (InputError)."""
     if not lab.is_up(inventory):
         raise InputError("", LAB_DOWN)
-    bridge = lab.bridge_name(inventory)
-    for address in addresses:
-        if netguard.in_subnet(address, inventory):
-            netguard.require_lab_route(address, bridge)
+    netguard.require_lab_routes([a for a in addresses if netguard.in_subnet(a, inventory)], lab.bridge_name(inventory))
