@@ -2,6 +2,7 @@
 """hafab's no-op beside pyinfra 3.10 and ansible-core 2.19 doing the same work on the same lab hosts.
 
     .venv/bin/python bench/peers.py [--runs 5] [--prefix 192.168.91] [--peers-dir /var/cache/hafab/peers]
+                                    [--inventory HOSTS_YAML]
 
 A lab of its own (the seed's 4 hosts on PREFIX.0/24, brought up, provisioned, and taken down at the end),
 so the peers' runs can never touch a lab someone else uses.
@@ -186,8 +187,17 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--prefix", default="192.168.91", help="the lab's /24 (default 192.168.91)")
     parser.add_argument("--peers-dir", default="/var/cache/hafab/peers")
+    parser.add_argument("--inventory", help="the hosts.yaml of a copy of the seed whose lab is up (yours): "
+                                            "used as it is and kept")
     args = parser.parse_args()
     bins = install(args.peers_dir)
+    if args.inventory:
+        inventory = inventorylib.load(args.inventory)
+        if not lab.is_up(inventory):
+            raise SystemExit(f"the lab of {args.inventory} is not up")
+        inv("provision", "--inventory", args.inventory)
+        measure(inventory, args.inventory, lab.ssh_config_path(inventory), bins, args.runs)
+        return
     with tempfile.TemporaryDirectory(prefix="hafab-peers-lab-") as tree:
         path = seed_copy(tree, args.prefix)
         inventory = inventorylib.load(path)
