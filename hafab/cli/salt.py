@@ -58,6 +58,7 @@ def master(c, export="out/salt", down=False, json=False, inventory="hosts.yaml")
     fails that host (exit 1), the others go on. Then: `salt -c CONFIG_DIR '*' state.apply` (printed).
     """
     from hafab.cluster import salt_export
+    from hafab.cluster.inventory import load
     from hafab.lab import saltlab
 
     inv_ = load(path_flag("--inventory", inventory))
