@@ -1,6 +1,6 @@
 """The states that undo one run on one host, from that run's record (hafab.engine.journal).
 
-Each file the run replaced, created or removed becomes a `file.restored` state (hafab/states/restore.py).
+Each file the run replaced, created or removed becomes a `file.restored` state (hafab/engine/states/restore.py).
 Then come the host's current states that react to those files, exactly as in a provision: a state whose
 `watch` or `onchanges` named the state that changed the file now names the restore of that file, so a
 service that reloads on its config reloads when the config is put back (and only then), a

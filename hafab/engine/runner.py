@@ -19,11 +19,11 @@ from datetime import datetime
 
 from hafab.engine import boundary
 from hafab.engine import facts as factlib
-from hafab import states as statelib
+from hafab.engine import states as statelib
 from hafab.engine.errors import HafabError, HostError
 from hafab.engine.hooks import NO_HOOKS
 from hafab.engine.journal import HostJournal
-from hafab.states.base import Outcome
+from hafab.engine.states.base import Outcome
 from hafab.engine.transport import connect
 
 MAX_PARALLEL = 64

@@ -24,7 +24,7 @@ _parsed = {}  # (file, rendered text) -> YAML data; hosts whose SLS renders iden
 
 def find_function(function):
     """The StateFunction for 'module.fun', or None. Imported late so this module loads without them."""
-    from hafab.states import lookup
+    from hafab.engine.states import lookup
     return lookup(function)
 
 

@@ -1,6 +1,6 @@
-"""The seam: hafab/engine/ and hafab/states/ know nothing of the cluster built on them.
+"""The seam: hafab/engine/ (its states/ included) knows nothing of the cluster built on it.
 
-They import nothing of hafab but themselves, and no name, string or comment in them names a role, a
+It imports nothing of hafab but itself, and no name, string or comment in it names a role, a
 unit, the VIP, an HAProxy backend or socket, or keepalived's state file. The forbidden words come from
 the cluster's own vocabulary (hafab/cluster/roles, haproxy, keepalived), so a new role or unit there is
 forbidden here at once.
@@ -16,7 +16,7 @@ import pytest
 from hafab.cluster import haproxy, keepalived, roles
 
 HAFAB = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "hafab")
-GENERIC = ("engine", "states")
+GENERIC = ("engine",)   # hafab/engine/states/ is part of the engine
 
 
 def vocabulary():
@@ -32,7 +32,7 @@ def _pattern(words):
 
 
 def leaks(source):
-    """[(line, what)] of every cluster word and every import of hafab outside engine/ and states/."""
+    """[(line, what)] of every cluster word and every import of hafab outside engine/."""
     found = []
     words = _pattern(vocabulary())
     tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
@@ -89,7 +89,7 @@ def test_the_check_finds_a_leak(snippet, what):
 
 @pytest.mark.parametrize("snippet", [
     "from hafab.engine import facts\n",
-    "from hafab.states.base import Plan\n",
+    "from hafab.engine.states.base import Plan\n",
     "webserver_count = 1  # 'weblike' words are not the role\n",
 ])
 def test_generic_code_passes(snippet):

@@ -7,7 +7,7 @@ import pytest
 from hafab.cluster import inventory, minions
 from hafab.engine import runner
 from hafab.engine.errors import InputError
-from hafab.states.base import REGISTRY, Outcome, Plan, StateFunction
+from hafab.engine.states.base import REGISTRY, Outcome, Plan, StateFunction
 from tests.unit.localhost import LocalRemote
 
 

@@ -10,9 +10,9 @@ import pytest
 from hafab.engine.errors import InputError
 from hafab.engine.facts import Facts, FileFact
 from hafab.engine.model import State
-from hafab.states import lookup
-from hafab.states.file import salt_whitespace_regex, write_script
-from hafab.states.pkg import install_script
+from hafab.engine.states import lookup
+from hafab.engine.states.file import salt_whitespace_regex, write_script
+from hafab.engine.states.pkg import install_script
 from tests.unit.localhost import LocalRemote
 from tests.unit.test_runner import compile_tree, counter_function, run  # noqa: F401  (fixture)
 

@@ -7,7 +7,7 @@ import pytest
 from hafab.engine.errors import InputError
 from hafab.engine.facts import Facts, FileFact
 from hafab.engine.model import State
-from hafab.states import lookup
+from hafab.engine.states import lookup
 
 
 class Ctx:

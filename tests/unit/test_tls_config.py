@@ -135,8 +135,8 @@ def test_a_rollback_of_the_pem_shows_no_diff_either(tmp_path):
     """The pem's state keeps show_changes: False in the run record, and its restore shows no diff."""
     import types
     from hafab.engine import rollback
-    from hafab.states.file import Managed
-    from hafab.states.restore import _changes
+    from hafab.engine.states.file import Managed
+    from hafab.engine.states.restore import _changes
     _, hosts = compiled(tmp_path, tls="self-signed")
     info = Managed().restore_info(hosts["hap1"][PEM_STATE])
     assert info == {"check_argv": [], "show_changes": False}

@@ -11,8 +11,8 @@ import pytest
 from hafab.engine import yamlio
 from hafab.engine.errors import InputError
 from hafab.engine.model import State
-from hafab.states import REGISTRY, lookup
-from hafab.states.file import absent_script, write_script
+from hafab.engine.states import REGISTRY, lookup
+from hafab.engine.states.file import absent_script, write_script
 from tests.unit.localhost import LocalRemote
 from tests.unit.test_runner import compile_tree, counter_function, run  # noqa: F401  (fixture)
 

@@ -12,12 +12,12 @@ from hafab.engine.errors import InputError
 from hafab.engine.facts import Facts, FileFact
 from hafab.engine.model import State
 from hafab.engine.transport import ExecResult
-from hafab.states import lookup
-from hafab.states.base import Plan
-from hafab.states.cmd import run_script
-from hafab.states.file import absent_script, append_script, write_script
-from hafab.states.pkg import install_script
-from hafab.states.sysctl import persist_lines
+from hafab.engine.states import lookup
+from hafab.engine.states.base import Plan
+from hafab.engine.states.cmd import run_script
+from hafab.engine.states.file import absent_script, append_script, write_script
+from hafab.engine.states.pkg import install_script
+from hafab.engine.states.sysctl import persist_lines
 from tests.unit.localhost import LocalRemote
 
 

@@ -4,7 +4,7 @@ import os
 import re
 import shlex
 
-from hafab.states.base import CONTROL_RE, Outcome, Plan, StateFunction, bad_arg, command_failed, register, require_path
+from hafab.engine.states.base import CONTROL_RE, Outcome, Plan, StateFunction, bad_arg, command_failed, register, require_path
 
 # Salt's sysctl.default_config(): systemd (>= 207) reads only sysctl.d, other hosts /etc/sysctl.conf.
 DEFAULT_CONFIG = "/etc/sysctl.d/99-salt.conf"

@@ -7,9 +7,9 @@ import re
 import shlex
 
 from hafab.engine import readfile
-from hafab.states.base import (CONTROL_RE, Outcome, Plan, StateFunction, bad_arg, check_path, command_failed,
+from hafab.engine.states.base import (CONTROL_RE, Outcome, Plan, StateFunction, bad_arg, check_path, command_failed,
                                register, require_bool, require_mapping, require_owner, require_str)
-from hafab.states.file_shell import (REFUSED_ROOT, absent_script, append_script, lexical_path,
+from hafab.engine.states.file_shell import (REFUSED_ROOT, absent_script, append_script, lexical_path,
                                      makedirs_lines, owner_commands, write_script)
 
 TEXT_LIMIT = 512 * 1024

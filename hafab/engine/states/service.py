@@ -4,7 +4,7 @@ import re
 import shlex
 
 from hafab.engine.errors import InputError
-from hafab.states.base import Outcome, Plan, StateFunction, bad_arg, command_failed, register, require_bool
+from hafab.engine.states.base import Outcome, Plan, StateFunction, bad_arg, command_failed, register, require_bool
 
 # systemd unit names (systemd.unit(5)): ASCII letters, digits, ':', '-', '_', '.', '\\' and the '@' of
 # templates, at most 255 characters; hafab also refuses a leading '-' or '.' (update-rc.d and service take

@@ -3,8 +3,8 @@
 `lookup("file.managed")` returns the StateFunction that validates, plans and applies it.
 """
 
-from hafab.states.base import REGISTRY, StateFunction  # noqa: F401
-from hafab.states import cmd, file, pkg, restore, service, sysctl  # noqa: F401  (they register themselves)
+from hafab.engine.states.base import REGISTRY, StateFunction  # noqa: F401
+from hafab.engine.states import cmd, file, pkg, restore, service, sysctl  # noqa: F401  (they register themselves)
 
 
 def lookup(function):

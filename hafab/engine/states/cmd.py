@@ -2,7 +2,7 @@
 
 import shlex
 
-from hafab.states.base import (SHELL_NAME_RE, Outcome, Plan, StateFunction, bad_arg,
+from hafab.engine.states.base import (SHELL_NAME_RE, Outcome, Plan, StateFunction, bad_arg,
                                check_path, register, require_path)
 
 DEFAULT_CWD = "/root"  # Salt's: the home of the user the command runs as (root)

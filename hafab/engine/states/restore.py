@@ -13,9 +13,9 @@ states from a run's record. Each one knows the file's path, where the run kept i
 import os
 import shlex
 
-from hafab.states.base import Outcome, Plan, StateFunction, command_failed, register
-from hafab.states.file import unified_diff
-from hafab.states.file_shell import check_line
+from hafab.engine.states.base import Outcome, Plan, StateFunction, command_failed, register
+from hafab.engine.states.file import unified_diff
+from hafab.engine.states.file_shell import check_line
 
 
 def _backup(state):

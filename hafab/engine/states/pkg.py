@@ -8,7 +8,7 @@ apt-get did in the run's `aggregated` record, from which the later states report
 import re
 import shlex
 
-from hafab.states.base import Outcome, Plan, StateFunction, bad_arg, command_failed, register, require_bool
+from hafab.engine.states.base import Outcome, Plan, StateFunction, bad_arg, command_failed, register, require_bool
 
 APT_ENV = "DEBIAN_FRONTEND=noninteractive APT_LISTCHANGES_FRONTEND=none"
 APT_OPTS = "-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
