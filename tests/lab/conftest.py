@@ -3,6 +3,7 @@
 Needs root, systemd-nspawn and debootstrap. In CI (CI=true) a lab that cannot run is a failure, never a skip.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -133,29 +134,40 @@ class Cluster(Lab):
         return inv(task, "--inventory", self.path, *rest, timeout=timeout)
 
 
-def _cluster_tree(root):
+def tree_copy(root, hosts_yaml):
+    """A copy of the repository's states/ and files/ under `root`, `hosts_yaml` written beside them:
+    the path of that hosts.yaml (tests may edit their copy)."""
     for name in ("states", "files"):
         shutil.copytree(os.path.join(REPO, name), os.path.join(root, name))
-    with open(os.path.join(REPO, "hosts.yaml")) as f:
-        text = f.read().replace("192.168.50.", CLUSTER_PREFIX + ".")
     path = os.path.join(root, "hosts.yaml")
     with open(path, "w") as f:
-        f.write(text)
+        f.write(hosts_yaml)
     return path
+
+
+@contextlib.contextmanager
+def provisioned(root, hosts_yaml, up_args=(), runner=inv):
+    """A cluster on a lab of its own: tree_copy(root, hosts_yaml), `inv lab.up` (+ up_args), one
+    `inv provision --json` (run through `runner`); yields a Cluster. lab.down runs in `finally`, whatever
+    happened, and the lab's bridge must be gone after it."""
+    require_lab()
+    path = tree_copy(root, hosts_yaml)
+    inventory = inventory_mod.load(path)
+    try:
+        result = inv("lab.up", "--inventory", path, *up_args, timeout=1800)
+        assert result.returncode == 0, result.stderr[-3000:]
+        first = runner("provision", "--inventory", path, "--json", timeout=1800)
+        assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+        yield Cluster(path=path, inventory=inventory, root=root, first_provision=json.loads(first.stdout))
+    finally:
+        lab.down(inventory, progress=lambda _: None)
+        assert names.bridge(inventory) not in machine_snapshot()["bridges"]
 
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
     """The seed cluster, lab up and provisioned once; yields a Cluster. Torn down in `finally`."""
-    require_lab()
-    root = str(tmp_path_factory.mktemp("cluster"))
-    path = _cluster_tree(root)
-    inventory = inventory_mod.load(path)
-    try:
-        result = inv("lab.up", "--inventory", path, timeout=1800)
-        assert result.returncode == 0, result.stderr
-        first = inv("provision", "--inventory", path, "--json", timeout=1800)
-        assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-        yield Cluster(path=path, inventory=inventory, root=root, first_provision=json.loads(first.stdout))
-    finally:
-        lab.down(inventory, progress=lambda _: None)
+    with open(os.path.join(REPO, "hosts.yaml")) as f:
+        seed = f.read().replace("192.168.50.", CLUSTER_PREFIX + ".")
+    with provisioned(str(tmp_path_factory.mktemp("cluster")), seed) as built:
+        yield built

@@ -8,7 +8,6 @@ lab.down runs in `finally`. Timings are never asserted.
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -17,12 +16,11 @@ import pytest
 import yaml
 
 from hafab import lab
-from hafab.cluster import inventory as inventory_mod
 from hafab.cluster import probe, tls
-from hafab.lab import names, netguard
+from hafab.lab import netguard
 from hafab.outage.load import Load
 
-from tests.lab.conftest import REPO, Cluster, inv, machine_snapshot, require_lab
+from tests.lab.conftest import inv, provisioned
 
 pytestmark = pytest.mark.lab
 
@@ -52,23 +50,9 @@ CERTS = {}     # the certificate served before and after the rotation (DER)
 @pytest.fixture(scope="module")
 def tls_cluster(tmp_path_factory):
     """The TLS cluster, lab up and provisioned once; torn down in finally."""
-    require_lab()
-    root = str(tmp_path_factory.mktemp("tls"))
-    for name in ("states", "files"):
-        shutil.copytree(os.path.join(REPO, name), os.path.join(root, name))
-    path = os.path.join(root, "hosts.yaml")
-    with open(path, "w") as f:
-        f.write(HOSTS_YAML)
-    inventory = inventory_mod.load(path)
-    try:
-        result = inv("lab.up", "--inventory", path, timeout=1800)
-        assert result.returncode == 0, result.stderr[-3000:]
-        first = run(inv, "provision", "--inventory", path, "--json", timeout=1800)
-        assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-        yield Cluster(path=path, inventory=inventory, root=root, first_provision=json.loads(first.stdout))
-    finally:
-        lab.down(inventory, progress=lambda _: None)
-        assert names.bridge(inventory) not in machine_snapshot()["bridges"]
+    with provisioned(str(tmp_path_factory.mktemp("tls")), HOSTS_YAML,
+                     runner=lambda *args, **kw: run(inv, *args, **kw)) as built:
+        yield built
 
 
 def run(runner, *args, timeout=600):

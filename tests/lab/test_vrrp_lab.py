@@ -11,18 +11,16 @@ gives (each LB down in turn, then all three). The tests run in file order on the
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 
 import pytest
 
 from hafab import lab
-from hafab.cluster import inventory as inventory_mod
 from hafab.cluster import keepalived
-from hafab.lab import multicast, names
+from hafab.lab import multicast
 
-from tests.lab.conftest import REPO, Cluster, inv, machine_snapshot, require_lab
+from tests.lab.conftest import provisioned
 
 pytestmark = pytest.mark.lab
 
@@ -49,25 +47,10 @@ SETTLE = 40  # seconds VRRP and the health checks may take to settle after a cha
 @pytest.fixture(scope="module")
 def cluster3(tmp_path_factory):
     """The 3-LB cluster, lab up without multicast and provisioned with vrrp: unicast (the multicast test
-    comes last: it switches the cluster to multicast). Torn down in finally."""
-    require_lab()
-    root = str(tmp_path_factory.mktemp("vrrp"))
-    for name in ("states", "files"):
-        shutil.copytree(os.path.join(REPO, name), os.path.join(root, name))
-    path = os.path.join(root, "hosts.yaml")
-    with open(path, "w") as f:
-        f.write(HOSTS_YAML)
-    inventory = inventory_mod.load(path)
-    try:
-        result = inv("lab.up", "--inventory", path, "--no-multicast", timeout=1800)
-        assert result.returncode == 0, result.stderr[-3000:]
-        first = inv("provision", "--inventory", path, "--json", timeout=1800)
-        assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-        yield Cluster(path=path, inventory=inventory, root=root, first_provision=json.loads(first.stdout))
-    finally:
-        lab.down(inventory, progress=lambda _: None)
-        assert not multicast.dropping(inventory), "lab.down left the no-multicast table behind"
-        assert names.bridge(inventory) not in machine_snapshot()["bridges"]
+    comes last: it switches the cluster to multicast). Torn down in finally, with the lab's nftables table."""
+    with provisioned(str(tmp_path_factory.mktemp("vrrp")), HOSTS_YAML, up_args=["--no-multicast"]) as built:
+        yield built
+    assert not multicast.dropping(built.inventory), "lab.down left the no-multicast table behind"
 
 
 def verify(cluster):
