@@ -48,8 +48,10 @@ def test_one_web_down_everything_served_by_the_other(cluster, down, other):
     assert report["ok"], explain(report)
     assert report["scenario"] == f"{down} down" and report["kind"] == "service"
     assert report["probe"]["served_by"].get(other, 0) > 0
-    # the web going down may finish the requests in flight while it stops, nothing more
-    assert report["probe"]["served_by"].get(down, 0) <= 10
+    # the web going down may serve what reaches it while its stop command runs (break_s, longer on a
+    # loaded machine: 44 requests once in CI), and finish those in flight; nothing after that
+    in_flight = report["rate"] * report["break_s"] + 10
+    assert report["probe"]["served_by"].get(down, 0) <= in_flight, (report["break_s"], report["probe"])
     assert report["vip_holder"]["during"] == report["vip_holder"]["before"]
     assert_restored(cluster, report)
 
