@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
-from hafab.engine import readfile
+from hafab.engine import atomicfile, readfile
 from hafab.engine.errors import InputError
 from hafab.engine.redact import register
 
@@ -220,8 +220,8 @@ def self_signed(directory, vip, dns_name, now=None):
               .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
               .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
               .sign(ca_key, hashes.SHA256()))
-        _write_atomically(paths["ca.key"], _key_pem(ca_key), KEY_MODE)
-        _write_atomically(paths["ca.pem"], ca.public_bytes(serialization.Encoding.PEM), KEY_MODE)
+        atomicfile.write(paths["ca.key"], _key_pem(ca_key), KEY_MODE)
+        atomicfile.write(paths["ca.pem"], ca.public_bytes(serialization.Encoding.PEM), KEY_MODE)
     else:
         ca_key, ca = ca_pair
     issue_server(paths, ca_key, ca, vip, dns_name, now)
@@ -238,8 +238,8 @@ def issue_server(paths, ca_key, ca, vip, dns_name, now):
               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
               .sign(ca_key, hashes.SHA256()))
-    _write_atomically(paths["server.key"], _key_pem(server_key), KEY_MODE)
-    _write_atomically(paths["server.pem"], server.public_bytes(serialization.Encoding.PEM), KEY_MODE)
+    atomicfile.write(paths["server.key"], _key_pem(server_key), KEY_MODE)
+    atomicfile.write(paths["server.pem"], server.public_bytes(serialization.Encoding.PEM), KEY_MODE)
 
 
 def _usable_ca(paths, now):
@@ -266,18 +266,3 @@ def _builder(subject, issuer, public_key, now, days):
 def _key_pem(key):
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
-
-
-def _write_atomically(path, data, mode):
-    temporary = f"{path}.tmp-{os.getpid()}"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise

@@ -11,10 +11,9 @@ written atomically: a temporary file in the same directory, then renamed over FI
 
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 
-from hafab.engine import boundary
+from hafab.engine import atomicfile, boundary
 from hafab.engine.errors import InputError
 
 SUITE = "hafab verify"
@@ -68,17 +67,4 @@ def xml_bytes(report):
 
 def write(report, path):
     """Write the Report's JUnit XML to `path` atomically (temporary file + rename)."""
-    data = xml_bytes(report)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=".hafab-junit-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(temporary, FILE_MODE)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    atomicfile.write(path, xml_bytes(report), FILE_MODE)

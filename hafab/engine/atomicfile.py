@@ -1,0 +1,23 @@
+"""A local file replaced whole or not at all: written to a temporary file beside it, synced, renamed over."""
+
+import os
+import tempfile
+
+
+def write(path, data, mode):
+    """Replace `path` with the bytes `data`, file mode `mode` (set before any byte is written, so a key
+    is never readable by others even for a moment). On any failure the temporary file is removed and
+    `path` is left as it was."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), mode)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
