@@ -2,11 +2,13 @@
 
 A task returns a TaskResult (printed as its text, or with --json as one JSON document on stdout; exit 0
 when ok, else 1) or None (exit 0). A HafabError becomes its one line on stderr and its exit code (2 for
-bad input, 1 otherwise), after the partial result it carries, if any. Both pass the output boundary
+bad input, 1 otherwise), after the partial result it carries, if any; a helper command that outlived its
+timeout becomes one line and exit 1. Both pass the output boundary
 (hafab.engine.boundary) here: secrets masked, control characters escaped.
 """
 
 import functools
+import subprocess
 import sys
 
 from invoke import Exit
@@ -29,6 +31,11 @@ def reports_errors(func):
                 show(exc.result, as_json)
             boundary.say(str(exc))
             raise Exit(code=exc.exit_code) from None
+        except subprocess.TimeoutExpired as exc:
+            # a helper command hung past its bound: one line naming the program, never a traceback
+            program = exc.cmd[0] if isinstance(exc.cmd, (list, tuple)) and exc.cmd else "a command"
+            boundary.say(f"{program} did not finish within {exc.timeout:g} s; stopped it")
+            raise Exit(code=EXIT_FAILED) from None
         except KeyboardInterrupt:
             boundary.say("interrupted")
             raise Exit(code=EXIT_FAILED) from None

@@ -20,6 +20,7 @@ from hafab.lab import names, netguard, saltcache, saltmaster, sshconfig
 UNIT = "hafab-salt-minion"
 KEY_TIMEOUT = 90      # the minion's key reaches the master
 PING_TIMEOUT = 90     # an accepted minion answers test.ping
+STOP_SECONDS = 10     # the minion stops, else systemd kills what is left of it
 SALT_DIRS = ("/etc/salt", "/opt/salt", "/var/cache/salt", "/var/log/salt", "/run/salt", saltcache.IN_HOST)
 
 
@@ -30,8 +31,11 @@ def ssh_argv(inventory, host):
 
 
 def on_host(inventory, host, script, timeout=300):
-    done = subprocess.run([*ssh_argv(inventory, host), script], capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    try:
+        done = subprocess.run([*ssh_argv(inventory, host), script], capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise HostError(f"{host}: salt minion: no answer over SSH within {timeout} s") from None
     if done.returncode != 0:
         raise HostError(f"{host}: salt minion: {(done.stderr or done.stdout).strip()[-300:] or 'failed'}")
     return done.stdout
@@ -50,6 +54,10 @@ After=network-online.target
 [Service]
 ExecStart=/opt/salt/bin/salt-minion
 Restart=on-failure
+# A minion whose key the master deleted can ignore SIGTERM for minutes (seen in CI): stop it in 10 s at most,
+# then every process of the unit is killed
+KillMode=mixed
+TimeoutStopSec={STOP_SECONDS}
 
 [Install]
 WantedBy=multi-user.target
@@ -126,7 +134,7 @@ def accept(inventory, host):
     own = host_fingerprint(inventory, host)
     if held != own:
         _salt_key(inventory, "-d", host, "-y", parse=False)
-        on_host(inventory, host, f"systemctl disable --quiet --now {UNIT}", timeout=60)
+        on_host(inventory, host, stop_script(), timeout=STOP_SECONDS + 50)
         raise HostError(f"{host}: salt minion: the master holds a key for {host} whose fingerprint is not the "
                         "host's own: deleted it, not accepted (stopped the host's minion)")
     if kind == "minions_pre":
@@ -152,9 +160,15 @@ def wait_ping(inventory, hosts):
     return sorted(pending)
 
 
+def stop_script():
+    """Stop and disable the minion; a stop that systemd had to finish by killing leaves the unit "failed":
+    that record is cleared, so the unit reads inactive."""
+    return f"systemctl disable --quiet --now {UNIT}; systemctl reset-failed {UNIT} 2>/dev/null; true"
+
+
 def remove(inventory, host):
     """Stop and disable the host's minion, remove its unit and everything Salt put there."""
-    on_host(inventory, host, f"""systemctl disable --quiet --now {UNIT} 2>/dev/null
+    on_host(inventory, host, f"""{stop_script()} 2>/dev/null
 rm -f /etc/systemd/system/{UNIT}.service
 systemctl daemon-reload
 rm -rf {' '.join(SALT_DIRS)}
