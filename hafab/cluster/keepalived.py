@@ -24,9 +24,29 @@ def state_command():
     """Shell command printing the current VRRP state word (MASTER, BACKUP, FAULT), or nothing."""
     return f'cut -d" " -f1 {STATE_FILE} 2>/dev/null'
 
-
-
 CONFIG = "/etc/keepalived/keepalived.conf"
+# While this file holds a non-zero number the LB is in FAULT and claims nothing (keepalived.conf's
+# track_file hafab_hold); hafab.cluster.vrrpturns holds LBs with it during a VRRP mode switch.
+HOLD_FILE = "/run/hafab-vrrp-hold"
+
+
+def hold_command():
+    """Shell command putting the hold in place (written aside, then renamed: keepalived reads it whole)."""
+    return f"echo 1 > {HOLD_FILE}.tmp && mv -f {HOLD_FILE}.tmp {HOLD_FILE}"
+
+
+def release_command():
+    return f"rm -f {HOLD_FILE}"
+
+
+def held_command():
+    """Shell command whose exit status is 0 while a hold is in place."""
+    return f"test -e {HOLD_FILE}"
+
+
+def unicast_live_command():
+    """Shell command whose exit status is 0 when the keepalived.conf in place sends unicast adverts."""
+    return f"grep -qE '^[[:space:]]*unicast_peer' {CONFIG}"
 # How long an LB's VRRP state must stay unchanged to count as settled: its master-down interval
 # (3 adverts + skew: ~0.36 s with the tuned advert_int 0.1, ~3.6 s with the seed's 1 s) with a margin.
 SETTLE_SECONDS = {"tuned": 1.0, "seed": 4.0}

@@ -2,10 +2,12 @@
 
 The rollout plugs into the engine's run through its hooks (hafab.engine.hooks): hosts are gathered and
 planned in parallel; before a host makes its first change it waits for its turn (and is drained), and
-when its run ends, however it ended, it is done (and put back). Load balancers change one at a time, the ones not holding the VIP
-first, and an LB whose keepalived.conf changed hands over only once its VRRP state has settled (so a
-VRRP mode switch moves the VIP to a changed LB before the holder drops it); web servers change one at a time, each drained in HAProxy on every load balancer first (its
-in-flight requests finish, new ones go to the others) and put back once HAProxy sees it UP again.
+when its run ends, however it ended, it is done (and put back). Load balancers change one at a time,
+the ones not holding the VIP first; an LB whose keepalived.conf changed hands over only once its VRRP
+state has settled, and during a VRRP mode switch the LBs before the holder are held in FAULT until it
+has switched (hafab.cluster.vrrpturns: the VIP never moves). Web servers change one at a time, each
+drained in HAProxy on every load balancer first (its in-flight requests finish, new ones go to the
+others) and put back once HAProxy sees it UP again.
 Hosts of other roles are not held back. A no-op run never waits: nobody enters.
 
 Web servers come and go live. A web server of hosts.yaml that an LB's running HAProxy does not list yet
@@ -20,6 +22,7 @@ import threading
 import time
 
 from hafab.cluster import haproxy, keepalived, roles
+from hafab.cluster.vrrpturns import VrrpTurns
 from hafab.engine.errors import HafabError, HostError
 from hafab.engine.hooks import RunHooks
 from hafab.engine.transport import connect
@@ -27,8 +30,6 @@ from hafab.engine.transport import connect
 DRAIN_WAIT = 10.0   # seconds for a drained server's sessions to end
 READY_WAIT = 15.0   # seconds for HAProxy to see a server UP again
 HEALTHY_FOR = 1.2   # seconds of passing health checks (two check intervals) before a server takes traffic
-VRRP_WAIT = 15.0    # seconds an LB's VRRP state may take to settle after its keepalived.conf changed
-TRANSITION_GRACE = 0.5   # seconds for the transition a keepalived reload causes to reach its state file
 
 
 class Rollout(RunHooks):
@@ -47,7 +48,7 @@ class Rollout(RunHooks):
         self.lb_remotes = {}
         self.new_webs = {}       # lb -> web servers of hosts.yaml its live backend lacks
         self.removed_drained = False
-        self.keepalived_configs = {}   # lb -> keepalived.conf's identity before it changed
+        self.vrrp = VrrpTurns(inventory, progress, lambda lb: self._lbs().get(lb))
 
     def group(self, name):
         return roles.group(self.inventory.hosts[name])
@@ -61,13 +62,15 @@ class Rollout(RunHooks):
     def fact_commands(self, host):
         if self.group(host) != roles.LB:
             return []
-        return [self.vip_command()] + [haproxy.new_server_command(web.name) for web in self.inventory.webs()]
+        return [self.vip_command(), *self.vrrp.fact_commands(),
+                *(haproxy.new_server_command(web.name) for web in self.inventory.webs())]
 
     def planned(self, host, will_change, command_status):
         if self.group(host) == roles.LB:
             # a host that is both LB and web changes with the LBs: never waited for as a web
             self.new_webs[host] = [web.name for web in self.inventory.webs() if self.group(web.name) == roles.WEB
                                    and command_status.get(haproxy.new_server_command(web.name)) == 0]
+            self.vrrp.planned(host, command_status)
         self.register(host, will_change, command_status.get(self.vip_command()) == 0)
 
     def before_change(self, host):
@@ -103,6 +106,7 @@ class Rollout(RunHooks):
                     raise HostError(f"{name}: waited too long for its turn to change")
                 self.cond.wait(0.5)
             self.inside[group] = name
+            holder_after = self._holder_after(name) if group == roles.LB else None
         if self._waited(name, group):
             self.progress(name, "its turn to change")
         try:
@@ -111,7 +115,7 @@ class Rollout(RunHooks):
             elif group == roles.WEB:
                 self._haproxy(name, "drain")
             elif group == roles.LB:
-                self.keepalived_configs[name] = self._keepalived_config(name)
+                self.vrrp.turn(name, holder_after)
                 self._check_new_webs(name)
                 self._drain_removed_webs()
         except HostError:
@@ -130,45 +134,11 @@ class Rollout(RunHooks):
                 self._wait_stat(name, lambda row: row["status"] == "DRAIN", READY_WAIT, stable=HEALTHY_FOR)
                 self._haproxy(name, "ready")
             elif group == roles.LB:
-                self._settle_vrrp(name)
+                self.vrrp.settle(name)
+                if not self._lbs_pending(name):
+                    self.vrrp.release()
         finally:
             self._release(name, group)
-
-    def _settle_vrrp(self, lb):
-        """After `lb` rewrote its keepalived.conf (a new inode or mtime since its turn came), wait (bounded)
-        until its VRRP state has stayed the same for keepalived.SETTLE_SECONDS. A reload that replaces the instance (multicast <-> unicast) starts it
-        over as BACKUP; it takes the VIP over only after its master-down interval, and the next LB (the
-        VIP holder goes last) must not drop the VIP before that."""
-        remote = self._lbs().get(lb)
-        try:
-            state, age, config = self._vrrp_state(remote)
-            if config == self.keepalived_configs.get(lb):
-                return
-            settle = keepalived.SETTLE_SECONDS[self.inventory.cluster["timings"]]
-            time.sleep(TRANSITION_GRACE)
-            started = time.monotonic()
-            while time.monotonic() < started + VRRP_WAIT:
-                state, age, _ = self._vrrp_state(remote)
-                if age >= settle:
-                    self.progress(lb, f"VRRP settled: {state or 'no state yet'} for {settle:g} s")
-                    return
-                time.sleep(min(settle - age, 0.5))
-        except HostError as exc:
-            self.progress(lb, f"cannot read its VRRP state: {exc}; going on")
-            return
-        self.progress(lb, f"VRRP still {state or 'unknown'} and changing {VRRP_WAIT:g} s after its change; going on")
-
-    def _keepalived_config(self, lb):
-        try:
-            return self._vrrp_state(self._lbs().get(lb))[2]
-        except HostError:
-            return None
-
-    @staticmethod
-    def _vrrp_state(remote):
-        if remote is None:
-            return None, float("inf"), None
-        return keepalived.parse_settle(remote.run(keepalived.settle_command(), timeout=10).stdout)
 
     def _release(self, name, group):
         with self.cond:
@@ -178,8 +148,11 @@ class Rollout(RunHooks):
             self.cond.notify_all()
 
     def close(self):
-        for remote in self.lb_remotes.values():
-            remote.close()
+        try:
+            self.vrrp.release()   # holds an LB's run left behind (it never came to leave)
+        finally:
+            for remote in self.lb_remotes.values():
+                remote.close()
 
     def _waited(self, name, group):
         return any(self.group(h) == group and h in self.done for h in self.registered if h != name)
@@ -200,6 +173,19 @@ class Rollout(RunHooks):
         return all(h in self.done for h, (change, holds) in self.registered.items()
                    if h != name and change and self.group(h) == roles.LB
                    and (not holds or self._lb_rank(h) < mine))
+
+    def _holder_after(self, name):
+        """A load balancer that holds the VIP and changes after `name` in this run, or None (under cond):
+        every holder not done yet when `name` does not hold it; when it does too (a split brain), the
+        holders ranked above it (they go after it)."""
+        mine = self._lb_rank(name) if self.registered[name][1] else None
+        return next((h for h, (change, holds) in sorted(self.registered.items())
+                     if h != name and change and holds and h not in self.done and self.group(h) == roles.LB
+                     and (mine is None or self._lb_rank(h) > mine)), None)
+
+    def _lbs_pending(self, name):
+        with self.cond:
+            return [h for h in self.registered if h != name and h not in self.done and self.group(h) == roles.LB]
 
     def _lb_rank(self, name):
         return (self.inventory.hosts[name].priority or 0, name)

@@ -18,6 +18,7 @@ class VipView:
     healthy: dict     # {lb: haproxy and keepalived active}
     states: dict      # {lb: keepalived's state word, STOPPED when it does not run, or None}
     macs: dict        # {lb: its interface's MAC}
+    held: set = frozenset()   # LBs whose VRRP hold file is in place (hafab.cluster.vrrpturns)
 
 
 def assemble(inventory, facts, vip, direct, mac, marker, client, password, metrics=None):
@@ -136,10 +137,11 @@ def vip_view(inventory, facts, mac):
         if facts[lb.name].ok and units.get("keepalived", ("",))[0] != "active":
             states[lb.name] = "STOPPED"  # the notify state file is stale when keepalived is not running
     macs = {lb.name: facts[lb.name].sections.get("mac", "").strip().lower() for lb in lbs}
+    held = {lb.name for lb in lbs if facts[lb.name].sections.get("vrrp_hold", "").strip() == "held"}
     # The LB this machine's traffic reaches; with two holders (split brain, failed by vip-holder) the
     # one whose MAC this machine's ARP table has, so the checks that follow judge the LB that served.
     holder = holding[0] if len(holding) == 1 else next((n for n in holding if mac and macs[n] == mac), None)
-    return VipView(holding, holder, healthy, states, macs)
+    return VipView(holding, holder, healthy, states, macs, held)
 
 
 def vip_checks(inventory, facts, view, mac):
@@ -153,7 +155,7 @@ def vip_checks(inventory, facts, view, mac):
             checks.append(_check("keepalived-state", lb.name, False, _not_checked(facts, lb.name)))
             continue
         checks.append(_check("keepalived-state", lb.name, *judge_hosts.judge_keepalived(
-            lb.name, view.states[lb.name], view.holder, view.healthy[lb.name])))
+            lb.name, view.states[lb.name], view.holder, view.healthy[lb.name], lb.name in view.held)))
     if mac == "via-gateway":
         checks.append(_check("vip-arp", view.holder or "vip", True,
                              "not checked: the VIP is behind a router from this machine"))

@@ -96,6 +96,7 @@ def _lb_sections(inventory):
              f"if [ -s {keepalived.STATE_FILE} ]; then echo \"file $(cat {keepalived.STATE_FILE})\"; "
              "else echo \"journal $(journalctl -u keepalived -o cat --no-pager -n 300 | "
              "grep -Eo 'Entering [A-Z]+ STATE' | tail -n 1)\"; fi",
+             "sec vrrp_hold", f"{keepalived.held_command()} && echo held",
              "sec sysctl", "sysctl -n net.ipv4.ip_nonlocal_bind",
              "sec sysctl_files",
              "grep -Hs ip_nonlocal_bind /etc/sysctl.conf /etc/sysctl.d/*.conf /run/sysctl.d/*.conf "

@@ -6,6 +6,7 @@ Pure: facts in, (ok, detail) out.
 
 import re
 
+from hafab.cluster import keepalived
 from hafab.verify.judge_logs import trim
 
 
@@ -60,9 +61,13 @@ def split_brain(holding, states, vrrp):
     return detail
 
 
-def judge_keepalived(lb, state, holder, healthy):
-    """MASTER on the holder, BACKUP on every other healthy LB (an unhealthy LB fails `services`)."""
+def judge_keepalived(lb, state, holder, healthy, held=False):
+    """MASTER on the holder, BACKUP on every other healthy LB (an unhealthy LB fails `services`); an LB
+    in FAULT because of a VRRP hold (hafab.cluster.vrrpturns) says so."""
     shown = state or "unknown"
+    if held and lb != holder:
+        return False, (f"{shown}: held by {keepalived.HOLD_FILE}, which an interrupted provision left "
+                       "(the next `inv provision` releases it)")
     if lb == holder:
         return (state == "MASTER"), f"{shown}" + ("" if state == "MASTER" else ", but it holds the VIP")
     if not healthy:

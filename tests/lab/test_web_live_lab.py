@@ -3,7 +3,8 @@ lab.up of an inventory that gained web3 boots web3 only; provision under 100 req
 (0 failed requests) and it serves; with web3 gone from hosts.yaml, provision under load drains it on every LB
 and drops it (0 failed, nothing reaches web3 after its drain, web3 is never contacted); lab.down --host
 removes it from the lab while the others keep running. Last, the live VRRP mode switch: unicast -> multicast
--> unicast, each provisioned under 100 req/s: 0 failed requests, one MASTER, verify passes (issue 15). The lab
+-> unicast, each provisioned under 100 req/s: 0 failed requests, the VIP never moves (the other LB held in
+FAULT while the holder switches), one MASTER, verify passes (issue 15). The lab
 is torn down even when a test fails."""
 
 import collections
@@ -185,12 +186,25 @@ def vrrp_states(cluster):
     return {lb: cluster.ssh(lb, keepalived.state_command()).stdout.strip() for lb in ("hap1", "hap2")}
 
 
+def vip_holders(cluster):
+    vip = cluster.inventory.cluster["vip"]
+    return [lb for lb in ("hap1", "hap2") if cluster.ssh(lb, keepalived.holds_vip_command(vip)).returncode == 0]
+
+
+def transitions_since(cluster, lb, epoch):
+    """The VRRP states `lb` went through since `epoch` (notify.sh's transitions log; lab hosts share the clock)."""
+    lines = cluster.ssh(lb, "cat /run/keepalived/transitions").stdout.split("\n")
+    return [line.split()[0] for line in lines if line.strip() and float(line.split()[1]) >= epoch]
+
+
 @pytest.mark.parametrize("mode", ["multicast", "unicast"])
 def test_the_vrrp_mode_switched_live_under_load_fails_no_request(live, mode):
     before = live.seed if mode == "unicast" else live.seed.replace("vrrp: unicast", "vrrp: multicast")
     assert ("vrrp: " + mode) in before, "the seed's hosts.yaml no longer names its vrrp mode"
     write(live.path, before)
     live.inventory = inventory_mod.load(live.path)
+    holders, started = vip_holders(live), time.time()
+    assert len(holders) == 1, holders
     result, samples = under_load(live, lambda: live.inv("provision", timeout=900))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     failed = [s for s in samples if s.failed]
@@ -199,5 +213,11 @@ def test_the_vrrp_mode_switched_live_under_load_fails_no_request(live, mode):
         conf = live.ssh(lb, f"cat {keepalived.CONFIG}").stdout
         assert ("unicast_peer" in conf) is (mode == "unicast"), conf[-800:]
     assert sorted(vrrp_states(live).values()) == ["BACKUP", "MASTER"]
+    # the VIP never moved: the other LB was held in FAULT while the holder switched, never MASTER
+    assert vip_holders(live) == holders, result.stderr[-3000:]
+    other = ({"hap1", "hap2"} - set(holders)).pop()
+    went = transitions_since(live, other, started)
+    assert "FAULT" in went and "MASTER" not in went and went[-1] == "BACKUP", went
+    assert f"{other}: VRRP mode switch" in result.stderr and f"{other}: VRRP hold released" in result.stderr
     verified = live.inv("verify", "--settle", "20", timeout=120)
     assert verified.returncode == 0, verified.stdout[-3000:]

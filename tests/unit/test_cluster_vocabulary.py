@@ -1,6 +1,7 @@
 """The cluster's vocabulary (hafab/cluster/roles, haproxy, keepalived) is pinned to the files that use it.
 
-Rename the backend or the admin socket in files/haproxy/haproxy.cfg, the state file in notify.sh, or add
+Rename the backend or the admin socket in files/haproxy/haproxy.cfg, the state file in notify.sh, the
+hold file in keepalived.conf, or add
 a package to a state that the lab's offline repository lacks, and one of these fails.
 """
 
@@ -39,6 +40,15 @@ def test_haproxy_state_manages_the_config_path(seed):
 def test_keepalived_state_manages_the_config_path(seed):
     _, hosts = seed
     assert keepalived.CONFIG in hosts["hap1"]
+
+
+def test_hold_file_is_the_track_file_every_instance_tracks(seed):
+    _, hosts = seed
+    text = text_of(hosts["hap1"], keepalived.CONFIG)
+    tracked = re.search(r"vrrp_track_file (\w+) \{\s*file (\S+)\s*\}", text)
+    assert tracked and tracked.group(2) == keepalived.HOLD_FILE
+    instance = text[text.index("vrrp_instance "):]
+    assert re.search(r"track_file \{\s*%s weight 0\s*\}" % tracked.group(1), instance)
 
 
 def test_state_file_is_the_notify_scripts():

@@ -32,13 +32,14 @@ def test_an_lb_script_reads_the_cluster_vocabulary(inv):
     script, token = gather.host_script(inv, inv.hosts["hap1"], MARK, ("10.123.0.1", 40000), "web1")
     assert token.startswith("@@hafab-verify-") and f"T={shlex.quote(token)}" in script
     assert section_names(script) == [
-        "units", "addr", "mac", "keepalived", "sysctl", "sysctl_files", "haproxy_check", "pids", "frontends",
-        "'page web1'", "'page web2'", "haproxy_log", "end"]
+        "units", "addr", "mac", "keepalived", "vrrp_hold", "sysctl", "sysctl_files", "haproxy_check", "pids",
+        "frontends", "'page web1'", "'page web2'", "haproxy_log", "end"]
     lines = script.splitlines()
     assert lines[lines.index("sec units") + 1:lines.index("sec addr")] == ["unit haproxy", "unit keepalived"]
     assert f"haproxy -c -f {haproxy.CONFIG} " in script
     assert haproxy.runtime_command("show stat -1 1 -1") in lines
     assert f"if [ -s {keepalived.STATE_FILE} ]" in script
+    assert f"{keepalived.held_command()} && echo held" in lines
     assert f"if {keepalived.holds_vip_command('10.123.0.10', 'eth1')}; then n={gather.LOG_WAIT_STEPS}" in script
     assert "CLIENT='10.123.0.1:40000 '" in script and "access.log" not in script
 

@@ -52,6 +52,12 @@ def test_keepalived_master_on_holder_backup_elsewhere(lb, state, healthy, ok):
     assert judge_hosts.judge_keepalived(lb, state, "hap1", healthy)[0] is ok
 
 
+def test_an_lb_held_in_fault_names_the_hold_and_how_it_goes():
+    ok, detail = judge_hosts.judge_keepalived("hap2", "FAULT", "hap1", True, held=True)
+    assert not ok and detail == ("FAULT: held by /run/hafab-vrrp-hold, which an interrupted provision left "
+                                 "(the next `inv provision` releases it)")
+
+
 MACS = {"hap1": "02:aa:00:00:00:01", "hap2": "02:aa:00:00:00:02"}
 
 
