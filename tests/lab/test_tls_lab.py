@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from hafab import lab
-from hafab.cluster import probe, tls
+from hafab.cluster import certs, probe, tls
 from hafab.lab import netguard
 from hafab.outage.load import Load
 
@@ -99,7 +99,7 @@ def test_provisioned_with_tls_verify_passes(tls_cluster):
     checks = {c["name"]: c["detail"] for c in doc["checks"]}
     assert {"tls-chain", "tls-name", "tls-legacy-refused", "tls-sessions", "port-80"} <= set(checks)
     assert "refused by the LB" in checks["tls-legacy-refused"] and "301" in checks["port-80"]
-    for name in tls.FILES:   # the CA and the server pair here: 0600, the directory 0700
+    for name in certs.FILES:   # the CA and the server pair here: 0600, the directory 0700
         assert os.stat(os.path.join(tls_cluster.root, tls.SELF_SIGNED_DIR, name)).st_mode & 0o777 == 0o600
     for lb in ("hap1", "hap2"):
         found = tls_cluster.ssh(lb, "stat -c '%a %U %G' /etc/haproxy/tls/cluster.pem /etc/haproxy/tls")

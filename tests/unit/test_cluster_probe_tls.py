@@ -11,7 +11,7 @@ import types
 
 import pytest
 
-from hafab.cluster import probe, tls
+from hafab.cluster import certs, probe, tls
 from tests.unit.test_cluster_templates import needs
 
 NAME = "seed"
@@ -27,7 +27,7 @@ def free_port():
 def site(tmp_path_factory):
     """(inventory-like object, port) of a loopback HAProxy terminating TLS with the self-signed pair."""
     root = tmp_path_factory.mktemp("site")
-    paths = tls.self_signed(str(root / tls.SELF_SIGNED_DIR), "127.0.0.1", NAME)
+    paths = certs.self_signed(str(root / tls.SELF_SIGNED_DIR), "127.0.0.1", NAME)
     pem = root / "cluster.pem"
     pem.write_bytes(open(paths["server.pem"], "rb").read() + open(paths["server.key"], "rb").read())
     os.chmod(pem, 0o600)
@@ -85,7 +85,7 @@ def test_another_name_is_not_trusted(site, server_name, words):
 
 def test_another_ca_is_not_trusted(site, tmp_path):
     inventory, port = site
-    tls.self_signed(str(tmp_path / tls.SELF_SIGNED_DIR), "127.0.0.1", NAME)   # a CA of another cluster
+    certs.self_signed(str(tmp_path / tls.SELF_SIGNED_DIR), "127.0.0.1", NAME)   # a CA of another cluster
     stranger = types.SimpleNamespace(cluster={"tls": "self-signed"}, root=str(tmp_path))
     answer = probe.request("127.0.0.1", "/", port=port, tls=tls.client_context(stranger), timeout=2)
     assert answer.status is None and answer.error.startswith("certificate not trusted"), answer.error

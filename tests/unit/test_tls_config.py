@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from hafab.cluster import haproxy, minions, tls
+from hafab.cluster import certs, haproxy, minions, tls
 from hafab.engine import redact
 from hafab.engine.errors import InputError
 from tests.unit.test_cluster_templates import REPO, directives, needs, needs_root, write_inventory
@@ -61,7 +61,7 @@ def test_the_pem_is_a_root_only_secret_file_that_reloads_haproxy(tmp_path):
     state = hosts["hap1"][PEM_STATE]
     assert (state.args["mode"], state.args["user"], state.args["group"]) == ("0600", "root", "root")
     assert state.args["dir_mode"] == "0700" and state.args["show_changes"] is False
-    paths = tls.self_signed(os.path.join(inv.root, tls.SELF_SIGNED_DIR), inv.cluster["vip"], inv.cluster["name"])
+    paths = certs.self_signed(os.path.join(inv.root, tls.SELF_SIGNED_DIR), inv.cluster["vip"], inv.cluster["name"])
     with open(paths["server.pem"]) as c, open(paths["server.key"]) as k:
         cert, key = c.read(), k.read()
     assert state.prepared["text"] == cert + key
@@ -84,8 +84,8 @@ def test_a_provision_after_the_pair_is_removed_issues_a_new_one_from_the_same_ca
     assert again["hap1"][PEM_STATE].prepared["text"] != first
     with open(os.path.join(directory, "ca.pem")) as fh:
         assert fh.read() == ca
-    paths = {name: os.path.join(directory, name) for name in tls.FILES}
-    tls.check_pair(paths["server.pem"], paths["server.key"], inv.cluster["vip"], inv.cluster["name"])
+    paths = {name: os.path.join(directory, name) for name in certs.FILES}
+    certs.check_pair(paths["server.pem"], paths["server.key"], inv.cluster["vip"], inv.cluster["name"])
 
 
 @needs_root

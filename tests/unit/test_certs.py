@@ -1,4 +1,4 @@
-"""The certificate checks `cluster.tls: files` will run at load (hafab/cluster/tls.py): each bad pair is
+"""The certificate checks `cluster.tls: files` will run at load (hafab/cluster/certs.py): each bad pair is
 one InputError naming the file at fault, never the key; a good pair passes. Certificates made here.
 """
 
@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from hafab.cluster import tls
+from hafab.cluster import certs, tls
 from hafab.engine.errors import InputError
 
 VIP, NAME = "192.168.50.10", "seed"
@@ -42,11 +42,11 @@ def make_pair(tmp_path, names=(f"IP:{VIP}", f"DNS:{NAME}"), start=NOW - DAY, end
 
 
 def test_a_good_pair_passes(tmp_path):
-    tls.check_pair(*make_pair(tmp_path), VIP, NAME, now=NOW)
+    certs.check_pair(*make_pair(tmp_path), VIP, NAME, now=NOW)
 
 
 def test_dns_name_is_case_insensitive(tmp_path):
-    tls.check_pair(*make_pair(tmp_path, names=(f"IP:{VIP}", "DNS:SEED")), VIP, NAME, now=NOW)
+    certs.check_pair(*make_pair(tmp_path, names=(f"IP:{VIP}", "DNS:SEED")), VIP, NAME, now=NOW)
 
 
 BAD = {
@@ -66,7 +66,7 @@ BAD = {
 def test_a_bad_pair_is_one_line_naming_the_file(tmp_path, spec, at_fault, words):
     cert, key = make_pair(tmp_path, **spec)
     with pytest.raises(InputError) as caught:
-        tls.check_pair(cert, key, VIP, NAME, now=NOW)
+        certs.check_pair(cert, key, VIP, NAME, now=NOW)
     message = str(caught.value)
     assert message.startswith((cert if at_fault == "cert" else key) + ": ") and words in message, message
     assert "\n" not in message and "PRIVATE KEY" not in message
@@ -83,7 +83,7 @@ def test_files_that_do_not_parse(tmp_path, which, content, words):
     with open(cert if which == "cert" else key, "wb") as fh:
         fh.write(content)
     with pytest.raises(InputError) as caught:
-        tls.check_pair(cert, key, VIP, NAME, now=NOW)
+        certs.check_pair(cert, key, VIP, NAME, now=NOW)
     assert words in str(caught.value) and "AAAA" not in str(caught.value)
 
 
@@ -92,7 +92,7 @@ def test_a_missing_file_names_it(tmp_path, which):
     cert, key = make_pair(tmp_path)
     os.unlink(cert if which == "cert" else key)
     with pytest.raises(InputError) as caught:
-        tls.check_pair(cert, key, VIP, NAME, now=NOW)
+        certs.check_pair(cert, key, VIP, NAME, now=NOW)
     assert str(caught.value).startswith(cert if which == "cert" else key)
 
 
@@ -104,42 +104,42 @@ def load(path):
 
 
 def test_self_signed_pair_passes_the_checks_and_chains_to_its_ca(tmp_path):
-    paths = tls.self_signed(str(tmp_path / "tls"), VIP, NAME)
-    tls.check_pair(paths["server.pem"], paths["server.key"], VIP, NAME)
+    paths = certs.self_signed(str(tmp_path / "tls"), VIP, NAME)
+    certs.check_pair(paths["server.pem"], paths["server.key"], VIP, NAME)
     ca, server = load(paths["ca.pem"]), load(paths["server.pem"])
     server.verify_directly_issued_by(ca)
     assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     assert not server.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    for name in tls.FILES:
+    for name in certs.FILES:
         assert oct(os.stat(paths[name]).st_mode & 0o777) == "0o600"
     assert oct(os.stat(tmp_path / "tls").st_mode & 0o777) == "0o700"
-    assert sorted(os.listdir(tmp_path / "tls")) == sorted(tls.FILES)
+    assert sorted(os.listdir(tmp_path / "tls")) == sorted(certs.FILES)
 
 
 def test_self_signed_is_made_once(tmp_path):
-    first = tls.self_signed(str(tmp_path), VIP, NAME)
+    first = certs.self_signed(str(tmp_path), VIP, NAME)
     with open(first["server.key"], "rb") as fh:
         key = fh.read()
-    again = tls.self_signed(str(tmp_path), VIP, NAME)
+    again = certs.self_signed(str(tmp_path), VIP, NAME)
     with open(again["server.key"], "rb") as fh:
         assert fh.read() == key
 
 
 @pytest.mark.parametrize("change", ["other-vip", "expired"])
 def test_self_signed_is_remade_when_it_no_longer_fits(tmp_path, change):
-    first = tls.self_signed(str(tmp_path), VIP, NAME, now=NOW - 900 * DAY if change == "expired" else None)
+    first = certs.self_signed(str(tmp_path), VIP, NAME, now=NOW - 900 * DAY if change == "expired" else None)
     with open(first["server.pem"], "rb") as fh:
         old = fh.read()
     vip = "192.168.50.20" if change == "other-vip" else VIP
-    again = tls.self_signed(str(tmp_path), vip, NAME)
-    tls.check_pair(again["server.pem"], again["server.key"], vip, NAME)
+    again = certs.self_signed(str(tmp_path), vip, NAME)
+    certs.check_pair(again["server.pem"], again["server.key"], vip, NAME)
     with open(again["server.pem"], "rb") as fh:
         assert fh.read() != old
 
 
 def test_haproxy_accepts_the_self_signed_pair(tmp_path):
     """The real `haproxy -c` loads the server certificate and key as HAProxy's `crt` file (TLS 1.2+)."""
-    paths = tls.self_signed(str(tmp_path / "tls"), VIP, NAME)
+    paths = certs.self_signed(str(tmp_path / "tls"), VIP, NAME)
     crt = tmp_path / "haproxy.pem"
     crt.write_bytes(open(paths["server.pem"], "rb").read() + open(paths["server.key"], "rb").read())
     config = tmp_path / "haproxy.cfg"
