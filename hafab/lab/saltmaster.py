@@ -20,6 +20,7 @@ import time
 
 import yaml
 
+from hafab.engine import atomicfile
 from hafab.engine.errors import HostError, InputError
 from hafab.lab import names, procs, saltcache, sshconfig
 from hafab.lab.cache import BuiltOnce
@@ -151,11 +152,9 @@ def start(inventory, export_dir, progress):
     root = master_dir(inventory)
     os.makedirs(config_dir(inventory), mode=0o700, exist_ok=True)
     os.chmod(root, 0o700)
-    tmp = os.path.join(config_dir(inventory), "master.tmp")
-    with open(tmp, "w") as f:
-        f.write("# Made by `inv salt.master`: the lab's salt-master.\n"
-                + yaml.safe_dump(master_config(inventory, export_dir), default_flow_style=False))
-    os.replace(tmp, os.path.join(config_dir(inventory), "master"))
+    atomicfile.write(os.path.join(config_dir(inventory), "master"),
+                     ("# Made by `inv salt.master`: the lab's salt-master.\n"
+                      + yaml.safe_dump(master_config(inventory, export_dir), default_flow_style=False)).encode(), 0o600)
     log = open(os.path.join(root, "master.out"), "ab")
     try:
         proc = subprocess.Popen([binary("salt-master"), "-c", config_dir(inventory)], stdin=subprocess.DEVNULL,
@@ -163,9 +162,7 @@ def start(inventory, export_dir, progress):
     finally:
         log.close()
     found = {"pid": proc.pid, "started": procs.start_time(proc.pid), "export": export_dir}
-    with open(_record_path(inventory) + ".tmp", "w") as f:
-        json.dump(found, f)
-    os.replace(_record_path(inventory) + ".tmp", _record_path(inventory))
+    atomicfile.write(_record_path(inventory), json.dumps(found).encode(), 0o600)
     _wait_listening(inventory, proc, wanted, progress)
     return found
 

@@ -6,6 +6,7 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from hafab.engine import atomicfile
 from hafab.lab import netguard
 from hafab.lab import names
 from hafab.lab.run import run
@@ -60,10 +61,7 @@ def write_known_hosts(inventory, host_keys):
 
 
 def _write(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    atomicfile.write(path, text.encode(), 0o600)
 
 
 def port_open(address, bridge, port=22, timeout=0.5):

@@ -8,7 +8,7 @@ import fcntl
 import json
 import os
 
-from hafab.engine import readfile
+from hafab.engine import atomicfile, readfile
 from hafab.engine.errors import InputError
 from hafab.lab import names, network
 
@@ -35,10 +35,7 @@ def is_up(inventory):
 def save(inventory, state):
     path = names.state_path(inventory)
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(state, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)
+    atomicfile.write(path, json.dumps(state, indent=1, sort_keys=True).encode(), 0o600)
 
 
 def remove(inventory):

@@ -1,6 +1,6 @@
 """Bad TLS input in hosts.yaml (issue 17): `inv provision` exits 2 with one line naming the file and key
 (or the certificate file at fault), never showing the key, and opens no connection (the listener counts
-them). The certificates are made here (tests/unit/test_tls_files.make_pair)."""
+them). The certificates are made here (tests/unit/test_certs.make_pair)."""
 
 import datetime
 import os
@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.e2e.conftest import inv
 from tests.e2e.test_bad_input import build, listener, ssh_config  # noqa: F401 - listener is a fixture
-from tests.unit.test_tls_files import make_pair
+from tests.unit.test_certs import make_pair
 
 NAMES = ("IP:10.98.0.10", "DNS:seed")
 NOW = datetime.datetime.now(datetime.timezone.utc)
