@@ -23,6 +23,13 @@ haproxy-pkg:
     - show_changes: False
     - require:
       - pkg: haproxy-pkg
+{%- else %}
+# cluster.tls: none: no certificate or key is left on the LB from when TLS was on, removed once haproxy
+# has reloaded without it
+{{ pillar['tls_pem_path'] }}:
+  file.absent:
+    - require:
+      - service: haproxy-service
 {%- endif %}
 
 # Validated with `haproxy -c -f <new file>` before it replaces the live one; holds the stats

@@ -1,7 +1,7 @@
 """hosts.yaml as the engine's minions: each host's pillar and grains, and the compile of the chosen hosts.
 
 Pillar: the cluster keys, the host's own keys (address, roles, priority) and its `vars` merged over them,
-`hosts` (the whole inventory) and `stats_password`; with cluster.tls, `tls_pem` (the certificate and its key,
+`hosts` (the whole inventory) and `stats_password`; on LBs `tls_pem_path`, and with cluster.tls `tls_pem` (the certificate and its key,
 a secret like the stats password), where it goes and what HAProxy offers (`tls.pillar`). Grains: id, host, ipv4 = [address], roles. All of
 it comes from hosts.yaml, so every host's states render and compile before any connection is opened.
 """
@@ -25,7 +25,7 @@ def pillar(inventory, host):
     data = _merge(data, copy.deepcopy(host.vars))
     data["hosts"] = {h.name: _host_dict(h) for h in inventory.hosts.values()}
     data["stats_password"] = secrets.stats_password(inventory)
-    if tls.enabled(inventory) and "lb" in host.roles:
+    if "lb" in host.roles:
         data.update(tls.pillar(inventory))
     return data
 

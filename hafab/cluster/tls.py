@@ -78,9 +78,12 @@ def server_pem(inventory):
 
 
 def pillar(inventory):
-    """What an LB's states render TLS with: the pem (a secret), its path, the port, the ciphers."""
+    """What an LB's states render TLS with: the pem (a secret), its path, the port, the ciphers; without
+    TLS only the pem's path (the states remove a pem left from when TLS was on)."""
     from hafab.cluster import haproxy   # late: haproxy's vocabulary module imports nothing of ours
 
+    if not enabled(inventory):
+        return {"tls_pem_path": haproxy.TLS_PEM}
     return {"tls_pem": server_pem(inventory), "tls_pem_path": haproxy.TLS_PEM, "https_port": haproxy.HTTPS_PORT,
             "tls_ciphers": CIPHERS_TLS12, "tls_ciphersuites": CIPHERSUITES_TLS13}
 

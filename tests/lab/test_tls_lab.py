@@ -2,7 +2,8 @@
 with `cluster.tls: self-signed` (port 80 redirects, the default). `inv verify` passes with its TLS checks;
 `curl --cacert` round-robins over HTTPS; port 80 redirects with HSTS on the HTTPS answers; a TLS 1.1
 client is refused by the LB; a new certificate provisioned under load fails no request; an outage probes
-over HTTPS; no output of any of it shows the private key. The tests run in file order on the one lab;
+over HTTPS; no output of any of it shows the private key; back to `tls: none`, no LB keeps the pem or
+listens on 443. The tests run in file order on the one lab;
 lab.down runs in `finally`. Timings are never asserted.
 """
 
@@ -202,3 +203,20 @@ def test_no_output_shows_the_private_key(tls_cluster):
         for line in lines:
             assert line not in text, text[-2000:]
         assert "PRIVATE KEY" not in text
+
+
+def test_tls_none_again_stops_443_and_removes_the_pem(tls_cluster):
+    """Last: back to plain HTTP, the LBs serve port 80 only and keep no certificate or key."""
+    with open(tls_cluster.path) as fh:
+        text = fh.read()
+    with open(tls_cluster.path, "w") as fh:
+        fh.write(text.replace("  tls: self-signed\n", ""))
+    result = run(tls_cluster.inv, "provision", timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for lb in ("hap1", "hap2"):
+        left = tls_cluster.ssh(lb, "test -e /etc/haproxy/tls/cluster.pem && echo left; ss -Hltn 'sport = :443'")
+        assert left.stdout.strip() == "", (lb, left.stdout)
+    verified = run(tls_cluster.inv, "verify", "--settle", "20", timeout=300)
+    assert verified.returncode == 0, verified.stdout[-3000:]
+    again = run(tls_cluster.inv, "provision", timeout=600)
+    assert "changed=0" in again.stdout, again.stdout[-2000:]

@@ -27,7 +27,12 @@ def test_the_seed_renders_no_tls(tmp_path):
     assert inv.cluster["tls"] == "none" and inv.cluster["http"] == "serve"
     config = hosts["hap1"]["/etc/haproxy/haproxy.cfg"].prepared["text"]
     assert "ssl" not in config and "443" not in config and "X-Forwarded-Proto" not in config
-    assert PEM_STATE not in hosts["hap1"] and "tls_pem" not in minions.pillar(inv, inv.hosts["hap1"])
+    assert "tls_pem" not in minions.pillar(inv, inv.hosts["hap1"])
+    # a pem left from when TLS was on is removed, after haproxy reloaded without it; webs have none
+    pem = hosts["hap1"][PEM_STATE]
+    service = hosts["hap1"]["haproxy-service"]
+    assert pem.function == "file.absent" and pem.require == [service.key], (pem.function, pem.require)
+    assert PEM_STATE not in hosts["web1"]
     assert [d for d in directives(config) if d.startswith("bind *:")] == ["bind *:80"]
     assert not os.path.exists(tmp_path / ".secrets" / "tls")
 
