@@ -65,6 +65,22 @@ def seed_copy(directory, prefix):
 
 
 @contextlib.contextmanager
+def own_lab(path, prefix):
+    """The lab of hosts.yaml `path` (on PREFIX.0/24), brought up here and taken down at the end, even on
+    failure: its inventory. SystemExit when a lab is already up on that /24: a bench never uses a lab
+    someone else brought up."""
+    inventory = inventorylib.load(path)
+    if lab.is_up(inventory):
+        raise SystemExit(f"a lab on {prefix}.0/24 is already up here: pick another --prefix")
+    try:
+        print(f"bringing up a lab on {prefix}.0/24...", file=sys.stderr)
+        inv("lab.up", "--inventory", path)
+        yield inventory
+    finally:
+        lab.down(inventory, progress=lambda _: None)
+
+
+@contextlib.contextmanager
 def provisioned_lab(hosts, prefix=None, path=None):
     """hosts.yaml path of a provisioned lab of `hosts` hosts: with hosts == 4 the seed's own lab, or a
     copy of the seed on PREFIX.0/24 when a prefix is given; else 2 LBs and hosts - 2 web servers on

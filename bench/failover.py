@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from common import REPO, inv
+from common import REPO, inv, own_lab
 
 from hafab.cluster import inventory as inventorylib
 from hafab import lab, outage
@@ -163,12 +163,7 @@ def main():
     notes = []
     with tempfile.TemporaryDirectory(prefix="hafab-failover-") as tmp:
         path = make_tree(tmp, args.prefix, timings_list[0])
-        inventory = inventorylib.load(path)
-        if lab.is_up(inventory):
-            raise SystemExit(f"a lab on {args.prefix}.0/24 is already up here: pick another --prefix")
-        try:
-            print(f"bringing up a lab on {args.prefix}.0/24...", file=sys.stderr)
-            inv("lab.up", "--inventory", path)
+        with own_lab(path, args.prefix):
             for config in configs:
                 with open(path) as f:
                     text = set_cluster_key(set_timings(f.read(), config[1]), "vrrp", config[2])
@@ -178,8 +173,6 @@ def main():
                 inv("provision", "--inventory", path)
                 time.sleep(2)
                 measure(path, config, args.runs, measures, results[config[0]], notes)
-        finally:
-            lab.down(inventory, progress=lambda _: None)
     print(f"\nFailover windows, medians of {args.runs} runs (failed requests, longest failure window in ms with "
           f"min-max); probe: new connection every 10 ms, 1 s timeout")
     width = max(len(label) for label, *_ in measures)

@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 
-from common import INV, REPO, inv, seed_copy
+from common import INV, REPO, inv, own_lab, seed_copy
 
 from hafab import lab
 
@@ -200,16 +200,9 @@ def main():
         return
     with tempfile.TemporaryDirectory(prefix="hafab-peers-lab-") as tree:
         path = seed_copy(tree, args.prefix)
-        inventory = inventorylib.load(path)
-        if lab.is_up(inventory):
-            raise SystemExit(f"a lab on {args.prefix}.0/24 is already up here: pick another --prefix")
-        try:
-            print(f"bringing up a lab on {args.prefix}.0/24...", file=sys.stderr)
-            inv("lab.up", "--inventory", path)
+        with own_lab(path, args.prefix) as inventory:
             inv("provision", "--inventory", path)
             measure(inventory, path, lab.ssh_config_path(inventory), bins, args.runs)
-        finally:
-            lab.down(inventory, progress=lambda _: None)
 
 
 def measure(inventory, path, ssh_config, bins, runs):
