@@ -2,7 +2,7 @@
 with `cluster.tls: self-signed` (port 80 redirects, the default). `inv verify` passes with its TLS checks;
 `curl --cacert` round-robins over HTTPS; port 80 redirects with HSTS on the HTTPS answers; a TLS 1.1
 client is refused by the LB; a new certificate provisioned under load fails no request; an outage probes
-over HTTPS; no output of any of it shows the private key; back to `tls: none`, no LB keeps the pem or
+over HTTPS, and so does the whole drill; no output of any of it shows the private key; back to `tls: none`, no LB keeps the pem or
 listens on 443. The tests run in file order on the one lab;
 lab.down runs in `finally`. Timings are never asserted.
 """
@@ -179,6 +179,18 @@ def test_an_outage_probes_over_https(tls_cluster):
     outage = report
     assert outage["ok"] and outage["scheme"] == "https", outage
     assert outage["probe"]["statuses"].get("200", 0) > 0 and "301" not in outage["probe"]["statuses"]
+
+
+def test_a_drill_probes_over_https_and_holds(tls_cluster):
+    """The whole outage table over HTTPS (a new handshake per request): every scenario held and was
+    restored, the failover windows measured as over HTTP."""
+    result = run(tls_cluster.inv, "drill", "--json", "--duration", "2", timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    drill = json.loads(result.stdout)
+    scenarios = drill["scenarios"]
+    assert drill["ok"] and len(scenarios) == 7, [(s.get("scenario"), s.get("ok")) for s in scenarios]
+    assert all(s["ok"] and s["scheme"] == "https" and s["restored"] for s in scenarios), scenarios
+    assert all("window_ms" in s["probe"] and "301" not in s["probe"]["statuses"] for s in scenarios), scenarios
 
 
 def test_salt_export_holds_the_pem_0600(tls_cluster, tmp_path):
