@@ -14,11 +14,11 @@ import hashlib
 import hmac
 import os
 import stat
-import tempfile
 import threading
 
 import paramiko
 
+from hafab.engine import atomicfile
 from hafab.engine.ssh_config import match_pattern
 
 MAX_BYTES = 16 << 20
@@ -158,18 +158,7 @@ def _save_locked(path, real, hostname, key, hashed):
 
 
 def _replace(real, data, info):
-    """Write `data` to a temporary file beside `real`, with its mode and owner, and rename it over."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(real), prefix=".known_hosts.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), stat.S_IMODE(info.st_mode) if info else 0o600)
-            if info and os.geteuid() == 0 and (info.st_uid, info.st_gid) != (0, 0):
-                os.fchown(fh.fileno(), info.st_uid, info.st_gid)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, real)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Replace `real` with `data` atomically, keeping its mode and (as root) its owner."""
+    keep_owner = info and os.geteuid() == 0 and (info.st_uid, info.st_gid) != (0, 0)
+    atomicfile.write(real, data, stat.S_IMODE(info.st_mode) if info else 0o600,
+                     owner=(info.st_uid, info.st_gid) if keep_owner else None)
