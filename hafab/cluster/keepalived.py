@@ -24,6 +24,7 @@ def state_command():
     """Shell command printing the current VRRP state word (MASTER, BACKUP, FAULT), or nothing."""
     return f'cut -d" " -f1 {STATE_FILE} 2>/dev/null'
 
+
 CONFIG = "/etc/keepalived/keepalived.conf"
 # While this file holds a non-zero number the LB is in FAULT and claims nothing (keepalived.conf's
 # track_file hafab_hold); hafab.cluster.vrrpturns holds LBs with it during a VRRP mode switch.
@@ -47,6 +48,8 @@ def held_command():
 def unicast_live_command():
     """Shell command whose exit status is 0 when the keepalived.conf in place sends unicast adverts."""
     return f"grep -qE '^[[:space:]]*unicast_peer' {CONFIG}"
+
+
 # How long an LB's VRRP state must stay unchanged to count as settled: its master-down interval
 # (3 adverts + skew: ~0.36 s with the tuned advert_int 0.1, ~3.6 s with the seed's 1 s) with a margin.
 SETTLE_SECONDS = {"tuned": 1.0, "seed": 4.0}

@@ -25,6 +25,7 @@ import time
 
 from hafab.cluster import keepalived
 from hafab.engine.errors import HostError
+from hafab.engine.transport import checked
 
 VRRP_WAIT = 15.0        # seconds an LB's VRRP state may take to settle after its keepalived.conf changed
 TRANSITION_GRACE = 0.5  # seconds for the transition a keepalived reload causes to reach its state file
@@ -97,9 +98,7 @@ class VrrpTurns:
             try:
                 if remote is None:
                     raise HostError("not reachable")
-                done = remote.run(keepalived.release_command(), timeout=10)
-                if done.exit_status != 0:
-                    raise HostError((done.stderr or done.stdout).strip() or f"exit {done.exit_status}")
+                checked(remote.run(keepalived.release_command(), timeout=10), f"removing {keepalived.HOLD_FILE}")
             except HostError as exc:
                 self.progress(lb, f"could not release its VRRP hold ({exc}): it stays in FAULT until "
                                   f"{keepalived.HOLD_FILE} is removed (the next provision does it)")
@@ -115,10 +114,8 @@ class VrrpTurns:
             raise HostError(f"{lb}: cannot hold its VRRP state for the mode switch: not reachable")
         with self.lock:
             self.held.add(lb)
-        done = remote.run(keepalived.hold_command(), timeout=10)
-        if done.exit_status != 0:
-            raise HostError(f"{lb}: cannot hold its VRRP state for the mode switch: "
-                            f"{(done.stderr or done.stdout).strip() or 'exit ' + str(done.exit_status)}")
+        checked(remote.run(keepalived.hold_command(), timeout=10),
+                f"{lb}: holding its VRRP state for the mode switch ({keepalived.HOLD_FILE})")
         self.progress(lb, why)
 
     def _config(self, lb):

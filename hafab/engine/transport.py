@@ -38,6 +38,15 @@ class ExecResult:
     stderr: str
 
 
+def checked(result, what):
+    """`result` of a script that exited 0, else HostError "WHAT failed: its output" (its exit status when
+    it printed nothing)."""
+    if result.exit_status != 0:
+        output = (result.stderr or result.stdout).strip()[:200] or f"exit {result.exit_status}"
+        raise HostError(f"{what} failed: {output}")
+    return result
+
+
 class Remote:
     """One open SSH connection to one host, running sh scripts as root (through sudo when needed)."""
 

@@ -12,7 +12,7 @@ import time
 
 from hafab.cluster import roles
 from hafab.engine.errors import HostError
-from hafab.outage.fleet import checked
+from hafab.engine.transport import checked
 
 
 def break_host(plan, fleet, name):

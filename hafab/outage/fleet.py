@@ -50,13 +50,6 @@ class Fleet:
             self.forget(name)
 
 
-def checked(result, what):
-    """The result of a script that exited 0, else HostError "WHAT failed: its output"."""
-    if result.exit_status != 0:
-        raise HostError(f"{what} failed: {(result.stderr or result.stdout).strip()[:200]}")
-    return result
-
-
 def in_parallel(names, action):
     """Run action(name) for every name, each in its own thread; return when all are done."""
     threads = [threading.Thread(target=action, args=(n,)) for n in names]

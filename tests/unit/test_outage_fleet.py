@@ -72,22 +72,6 @@ def test_connect_errors_are_one_host_error(monkeypatch, error, message):
     assert str(err.value) == message
 
 
-@pytest.mark.parametrize("exit_status,stdout,stderr,message", [
-    (1, "", "no such unit\n", "web1: stop failed: no such unit"),
-    (1, "out only", "", "web1: stop failed: out only"),
-    (2, "", "x" * 300, "web1: stop failed: " + "x" * 200)])
-def test_checked_names_what_failed(exit_status, stdout, stderr, message):
-    result = types.SimpleNamespace(exit_status=exit_status, stdout=stdout, stderr=stderr)
-    with pytest.raises(HostError) as err:
-        fleetlib.checked(result, "web1: stop")
-    assert str(err.value) == message
-
-
-def test_checked_passes_a_success_through():
-    result = types.SimpleNamespace(exit_status=0, stdout="", stderr="")
-    assert fleetlib.checked(result, "web1: stop") is result
-
-
 def test_each_runs_at_once_and_collects_the_errors():
     barrier = threading.Barrier(3, timeout=5)   # all three must be running at the same time
 

@@ -9,6 +9,7 @@ import pytest
 
 from hafab.cluster import keepalived, rollout, vrrpturns
 from hafab.cluster.inventory import Host, Inventory
+from hafab.engine.errors import HostError
 from hafab.engine.transport import ExecResult
 
 LIVE = {True: 0, False: 1}   # unicast_live_command's exit status when the live keepalived.conf is unicast
@@ -247,3 +248,33 @@ def test_hold_release_and_held_commands_in_a_shell(tmp_path):
     assert sh(keepalived.held_command()) == 0 and not os.path.exists(path + ".tmp")
     assert sh(keepalived.release_command()) == 0 and sh(keepalived.held_command()) != 0
     assert sh(keepalived.release_command()) == 0          # releasing twice is fine
+
+
+class ReadOnlyRunLB(ModeLB):
+    """An LB whose /run refuses the hold file (the commands exit 1 with sh's message)."""
+
+    def run(self, script, timeout=None):
+        if script in (keepalived.hold_command(), keepalived.release_command()):
+            return ExecResult(1, "", "sh: 1: cannot create /run/hafab-vrrp-hold.tmp: Read-only file system\n")
+        return super().run(script, timeout)
+
+
+def test_a_hold_that_cannot_be_written_fails_that_lb_before_it_changes(monkeypatch):
+    plan, fakes, log, _ = mode_rollout(monkeypatch, ())
+    fakes["hap2"].__class__ = ReadOnlyRunLB
+    with pytest.raises(HostError) as err:
+        plan.before_change("hap2")
+    assert str(err.value) == ("hap2: holding its VRRP state for the mode switch (/run/hafab-vrrp-hold) failed: "
+                              "sh: 1: cannot create /run/hafab-vrrp-hold.tmp: Read-only file system")
+    plan.finished("hap2")
+    plan.close()   # the release fails too: a note, no exception
+    assert log == []
+
+
+def test_a_hold_that_cannot_be_removed_is_named_with_how_it_goes(monkeypatch):
+    plan, fakes, _, events = mode_rollout(monkeypatch, ("hap1", "hap2"), held=("hap2",))
+    fakes["hap2"].__class__ = ReadOnlyRunLB
+    plan.close()
+    assert ("hap2", "could not release its VRRP hold (removing /run/hafab-vrrp-hold failed: sh: 1: cannot create "
+                    "/run/hafab-vrrp-hold.tmp: Read-only file system): it stays in FAULT until "
+                    "/run/hafab-vrrp-hold is removed (the next provision does it)") in events
