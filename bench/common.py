@@ -36,10 +36,15 @@ def spread(values):
     return f"{statistics.median(values):.3f} s ({min(values):.3f}-{max(values):.3f})"
 
 
-def many_hosts_inventory(directory, webs, prefix="192.168.90"):
-    """A copy of the project with 2 LBs and `webs` web servers on its own /24 (PREFIX.0/24)."""
+def tree_copy(directory):
+    """The repository's states/ and files/ copied into `directory`."""
     for name in ("states", "files"):
         shutil.copytree(os.path.join(REPO, name), os.path.join(directory, name))
+
+
+def many_hosts_inventory(directory, webs, prefix="192.168.90"):
+    """A copy of the project with 2 LBs and `webs` web servers on its own /24 (PREFIX.0/24)."""
+    tree_copy(directory)
     lines = ["cluster:", "  name: bench", f"  vip: {prefix}.10", f"  subnet: {prefix}.0/24",
              "  interface: eth1", f"  virtual_router_id: {prefix.rsplit('.', 1)[1]}", "hosts:",
              f"  hap1: {{address: {prefix}.11, roles: [lb], priority: 101}}",
@@ -51,16 +56,16 @@ def many_hosts_inventory(directory, webs, prefix="192.168.90"):
     return path
 
 
-def seed_copy(directory, prefix):
-    """hosts.yaml of a copy of the seed (states, files, hosts.yaml) on PREFIX.0/24."""
-    for name in ("states", "files"):
-        shutil.copytree(os.path.join(REPO, name), os.path.join(directory, name))
+def seed_copy(directory, prefix, edit=None):
+    """hosts.yaml of a copy of the seed (states, files, hosts.yaml) on PREFIX.0/24, its VRRP router id
+    the prefix's last number; `edit(text)` changes its hosts.yaml further."""
+    tree_copy(directory)
     with open(os.path.join(REPO, "hosts.yaml")) as f:
         text = f.read().replace("192.168.50.", prefix + ".").replace(
             "virtual_router_id: 51", f"virtual_router_id: {prefix.rsplit('.', 1)[1]}")
     path = os.path.join(directory, "hosts.yaml")
     with open(path, "w") as f:
-        f.write(text)
+        f.write(edit(text) if edit else text)
     return path
 
 

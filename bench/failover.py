@@ -21,14 +21,12 @@ when the run starts. Figures only, nothing asserted; not part of the test suite.
 """
 
 import argparse
-import os
-import shutil
 import statistics
 import sys
 import tempfile
 import time
 
-from common import REPO, inv, own_lab
+from common import inv, own_lab, seed_copy
 
 from hafab.cluster import inventory as inventorylib
 from hafab import lab, outage
@@ -49,15 +47,7 @@ HANG_DURATION = {"tuned": 4.0, "seed": 9.0}
 
 
 def make_tree(directory, prefix, timings):
-    for name in ("states", "files"):
-        shutil.copytree(os.path.join(REPO, name), os.path.join(directory, name))
-    with open(os.path.join(REPO, "hosts.yaml")) as f:
-        text = f.read().replace("192.168.50.", prefix + ".")
-    text = text.replace("virtual_router_id: 51", "virtual_router_id: 78")
-    path = os.path.join(directory, "hosts.yaml")
-    with open(path, "w") as f:
-        f.write(set_timings(text, timings))
-    return path
+    return seed_copy(directory, prefix, lambda text: set_timings(text, timings))
 
 
 def set_cluster_key(text, key, value):

@@ -10,12 +10,10 @@ provision of a host happens once.
 
 import argparse
 import json
-import os
-import shutil
 import tempfile
 import time
 
-from common import REPO, inv
+from common import inv, seed_copy
 
 from hafab.cluster import inventory as inventorylib
 from hafab import lab
@@ -26,11 +24,7 @@ def main():
     parser.add_argument("--prefix", default="192.168.91")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hafab-first-") as tmp:
-        for name in ("states", "files"):
-            shutil.copytree(os.path.join(REPO, name), os.path.join(tmp, name))
-        path = os.path.join(tmp, "hosts.yaml")
-        with open(os.path.join(REPO, "hosts.yaml")) as f, open(path, "w") as out:
-            out.write(f.read().replace("192.168.50.", args.prefix + "."))
+        path = seed_copy(tmp, args.prefix)
         inventory = inventorylib.load(path)
         try:
             t0 = time.perf_counter()

@@ -13,14 +13,13 @@ request: over HTTPS a full handshake each, what `inv verify` and the outage prob
 """
 
 import argparse
-import os
 import re
 import shutil
 import statistics
 import subprocess
 import tempfile
 
-from common import REPO, inv
+from common import inv, seed_copy
 
 from hafab.cluster import inventory as inventorylib
 from hafab import lab
@@ -58,12 +57,8 @@ def main():
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     with tempfile.TemporaryDirectory(prefix="hafab-throughput-") as tmp:
-        for name in ("states", "files"):
-            shutil.copytree(os.path.join(REPO, name), os.path.join(tmp, name))
-        path = os.path.join(tmp, "hosts.yaml")
-        with open(os.path.join(REPO, "hosts.yaml")) as f, open(path, "w") as out:
-            out.write(f.read().replace("192.168.50.", args.prefix + ".")
-                      .replace("block_direct: true", "block_direct: false\n  tls: self-signed\n  http: serve"))
+        path = seed_copy(tmp, args.prefix, lambda text: text.replace(
+            "block_direct: true", "block_direct: false\n  tls: self-signed\n  http: serve"))
         inventory = inventorylib.load(path)
         addresses = {"vip": inventory.cluster["vip"], "web1": inventory.hosts["web1"].address}
         try:
